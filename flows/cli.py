@@ -1,0 +1,150 @@
+"""`distill`: the command line. Domain errors become one-line messages here, and only here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated
+
+# Prefect's ephemeral API can take 10-30 s to come up on a loaded 2-core machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.cli_snapshot import snapshot_app
+from flows.errors import friendly
+from flows.summary import print_summary
+
+app = typer.Typer(help="Distillery: seeds -> teacher -> verified CoT data -> snapshots -> distilled students.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(snapshot_app, name="snapshot")
+console = Console()
+
+Warehouse_ = Annotated[str | None, typer.Option("--warehouse", "-w", envvar="DISTILL_WAREHOUSE",
+                                                help="DuckDB file (default ./warehouse.duckdb)")]
+Recipe_ = Annotated[str, typer.Option("--recipe", "-r", help="recipe name in recipes/ or a YAML path")]
+
+
+@app.command()
+@friendly
+def init(warehouse: Warehouse_ = None,
+         model: Annotated[bool, typer.Option(help="also materialise the embedded model")] = True) -> None:
+    """Create the warehouse (applying migrations) and the local model cache."""
+    from warehouse.db import Warehouse
+
+    wh = Warehouse(warehouse)
+    applied = wh.init()
+    console.print(f"warehouse {wh.path}: {len(applied)} migration(s) applied")
+    if model:
+        from generators.local_models import DEFAULT_MODEL, resolve_model
+
+        console.print(f"model {DEFAULT_MODEL}: {resolve_model(DEFAULT_MODEL)}")
+
+
+@app.command()
+@friendly
+def run(recipe: Annotated[str, typer.Argument(help="recipe name in recipes/ or a YAML path")] = "quickstart",
+        warehouse: Warehouse_ = None) -> None:
+    """Run the whole factory from a recipe and print the summary."""
+    _validate(recipe)
+    from flows.factory import factory
+
+    print_summary(console, factory(recipe=recipe, warehouse=warehouse))
+
+
+@app.command()
+@friendly
+def generate(recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> None:
+    """Register seeds and prompts, generate what is missing, verify it."""
+    _validate(recipe)
+    from flows.factory import generate_flow
+
+    console.print_json(data=generate_flow(recipe=recipe, warehouse=warehouse))
+
+
+@app.command()
+@friendly
+def curate(recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> None:
+    """Verify pending generations, then curate: filters and exact dedup, every drop recorded."""
+    _validate(recipe)
+    from flows.factory import curate_flow
+
+    console.print_json(data=curate_flow(recipe=recipe, warehouse=warehouse))
+
+
+@app.command()
+@friendly
+def train(snapshot: Annotated[str, typer.Argument(help="snapshot name or id")], recipe: Recipe_ = "quickstart",
+          warehouse: Warehouse_ = None) -> None:
+    """Fine-tune the student on a snapshot with the recipe's `train:` settings."""
+    _validate(recipe)
+    from flows.factory import train_flow
+
+    result = train_flow(snapshot_name=snapshot, recipe=recipe, warehouse=warehouse)
+    console.print_json(data={k: v for k, v in result.items() if k != "log_history"}, default=str)
+
+
+@app.command("eval")
+@friendly
+def eval_(training_run: Annotated[str | None, typer.Option(help="training run id to score as the student")] = None,
+          recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> None:
+    """Score base student, trained student and teacher on the held-out prompts."""
+    _validate(recipe)
+    from flows.factory import eval_flow
+
+    rows = eval_flow(training_run_id=training_run, recipe=recipe, warehouse=warehouse)
+    table = Table("role", "model", "correct", "accuracy")
+    for r in rows:
+        table.add_row(r["role"], r["model"], f"{r['correct']}/{r['n']}", f"{100 * r['accuracy']:.1f}%")
+    console.print(table)
+
+
+@app.command()
+@friendly
+def status(warehouse: Warehouse_ = None) -> None:
+    """Row counts per table, and generations per stage outcome."""
+    from flows.summary import status_tables
+    from warehouse.db import Warehouse
+
+    for table in status_tables(Warehouse(warehouse)):
+        console.print(table)
+
+
+@app.command()
+@friendly
+def sql(query: Annotated[str, typer.Argument(help="one SQL statement, run read-only")],
+        warehouse: Warehouse_ = None,
+        fmt: Annotated[str, typer.Option("--format", help="table | json | csv")] = "table") -> None:
+    """Run a read-only query; retries while a flow holds the write lock."""
+    from flows.summary import print_rows
+    from warehouse.db import Warehouse
+
+    rows = Warehouse(warehouse).query(query, read_only=True)
+    print_rows(console, rows, fmt)
+
+
+@app.command()
+@friendly
+def serve(file: Annotated[str, typer.Option(help="deployment file")] = "prefect.yaml") -> None:
+    """Serve the deployments in prefect.yaml (the scheduled refresh) until interrupted."""
+    from flows.deployments import serve_deployments
+
+    serve_deployments(file)
+
+
+def _validate(recipe: str) -> None:
+    """Fail fast, before Prefect starts: the flows validate again, cheaply."""
+    from flows.recipe import load_inputs, load_recipe
+
+    load_inputs(load_recipe(recipe))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Prefect flows: the whole factory, the scheduled refresh, and one flow per CLI stage.
+
+Each flow validates its recipe before writing anything, records one `runs` row
+(with Prefect's flow-run id) and calls the stage tasks in order. Every task is
+idempotent through warehouse ids, so rerunning a flow after a crash resumes it.
+Prefect's own result cache is off (NO_CACHE on the tasks): the warehouse, not a
+cached return value, is the record of what was done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from prefect import flow
+
+from flows.curate import curate
+from flows.evaluate import evaluate
+from flows.generate import generate, register_inputs
+from flows.recipe import Recipe, load_inputs, load_recipe
+from flows.runs import tracked_run
+from flows.snapshot import snapshot
+from flows.train import train
+from flows.verify import verify
+from training.config import SnapshotSpec
+from warehouse.db import Warehouse
+
+
+def _open(warehouse: str | None) -> Warehouse:
+    wh = Warehouse(warehouse)
+    wh.init()
+    return wh
+
+
+def _recipe_json(recipe: Recipe) -> dict:
+    return {"source": recipe.source, **recipe.raw}
+
+
+@flow(name="factory", log_prints=True)
+def factory(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
+    """Seeds -> prompts -> generations -> verdicts -> curated -> snapshot -> student -> evaluations."""
+    cfg = load_recipe(recipe)
+    inputs = load_inputs(cfg)  # raises before anything is written
+    wh = _open(warehouse)
+    with tracked_run(wh, "factory", cfg.name, _recipe_json(cfg)) as run_id:
+        summary = {"run_id": run_id, "recipe": cfg.name, "registered": register_inputs(wh, inputs, run_id)}
+        summary["generate"] = generate(wh, cfg, inputs, run_id)
+        summary["verify"] = verify(wh, run_id)
+        summary["curate"] = curate(wh, run_id, cfg.curate.max_per_prompt)
+        snap = snapshot(wh, cfg.snapshot, run_id, cfg.name)
+        summary["snapshot"] = snap
+        trained = train(wh, snap["name"], cfg.train, run_id)
+        summary["train"] = trained
+        summary["eval"] = evaluate(wh, cfg.eval, cfg.train.base_model, trained["training_run_id"], cfg.teacher, run_id)
+    summary["totals"] = totals(wh, cfg)
+    return summary
+
+
+@flow(name="refresh", log_prints=True)
+def refresh(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
+    """The scheduled part: new seeds and prompts are generated, verified and curated."""
+    cfg = load_recipe(recipe)
+    inputs = load_inputs(cfg)
+    wh = _open(warehouse)
+    with tracked_run(wh, "refresh", cfg.name, _recipe_json(cfg)) as run_id:
+        register_inputs(wh, inputs, run_id)
+        return {"generate": generate(wh, cfg, inputs, run_id), "verify": verify(wh, run_id),
+                "curate": curate(wh, run_id, cfg.curate.max_per_prompt)}
+
+
+@flow(name="generate")
+def generate_flow(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
+    cfg = load_recipe(recipe)
+    inputs = load_inputs(cfg)
+    wh = _open(warehouse)
+    with tracked_run(wh, "generate", cfg.name, _recipe_json(cfg)) as run_id:
+        register_inputs(wh, inputs, run_id)
+        return {"generate": generate(wh, cfg, inputs, run_id), "verify": verify(wh, run_id)}
+
+
+@flow(name="curate")
+def curate_flow(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
+    cfg = load_recipe(recipe)
+    wh = _open(warehouse)
+    with tracked_run(wh, "curate", cfg.name) as run_id:
+        return {"verify": verify(wh, run_id), "curate": curate(wh, run_id, cfg.curate.max_per_prompt)}
+
+
+@flow(name="snapshot")
+def snapshot_flow(spec: dict, warehouse: str | None = None, default_name: str = "snapshot") -> dict:
+    wh = _open(warehouse)
+    with tracked_run(wh, "snapshot") as run_id:
+        return snapshot(wh, SnapshotSpec(**spec), run_id, default_name)
+
+
+@flow(name="train")
+def train_flow(snapshot_name: str, recipe: str = "quickstart", warehouse: str | None = None) -> dict:
+    cfg = load_recipe(recipe)
+    wh = _open(warehouse)
+    with tracked_run(wh, "train", cfg.name, {"train": asdict(cfg.train)}) as run_id:
+        return train(wh, snapshot_name, cfg.train, run_id)
+
+
+@flow(name="evaluate")
+def eval_flow(training_run_id: str | None = None, recipe: str = "quickstart", warehouse: str | None = None) -> list:
+    cfg = load_recipe(recipe)
+    wh = _open(warehouse)
+    with tracked_run(wh, "evaluate", cfg.name) as run_id:
+        return evaluate(wh, cfg.eval, cfg.train.base_model, training_run_id, cfg.teacher, run_id)
+
+
+def totals(wh: Warehouse, cfg: Recipe) -> dict:
+    """Warehouse-wide figures for the summary table (for this recipe's teacher)."""
+    return wh.query("""
+        SELECT
+          (SELECT count(*) FROM prompts WHERE split = 'train') AS train_prompts,
+          (SELECT count(*) FROM prompts WHERE split = 'eval') AS eval_prompts,
+          (SELECT count(*) FROM generations WHERE teacher_id = ?) AS generations,
+          (SELECT count(DISTINCT prompt_id) FROM generations WHERE teacher_id = ?) AS prompts_sent,
+          (SELECT avg(passed::INT) FROM verifications v JOIN generations g USING (generation_id)
+            WHERE g.teacher_id = ?) AS verified_rate,
+          (SELECT count(*) FROM curated) AS curated
+    """, [cfg.teacher.teacher_id] * 3)[0]

@@ -1,0 +1,85 @@
+"""Tables the CLI prints: the factory summary, warehouse status, query results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from warehouse.db import Warehouse
+
+TABLES = ("runs", "seeds", "templates", "prompts", "teachers", "generations", "verifications", "rejections",
+          "curated", "snapshots", "snapshot_rows", "training_runs", "evaluations", "evaluation_items")
+
+
+def print_summary(console: Console, s: dict) -> None:
+    t, snap, tr = s["totals"], s["snapshot"], s["train"]
+    table = Table(title=f"factory run {s['run_id']} (recipe {s['recipe']})", show_header=True)
+    table.add_column("stage")
+    table.add_column("figure", justify="right")
+    rate = t["verified_rate"]
+    rows = [
+        ("prompts (train / eval)", f"{t['train_prompts']} / {t['eval_prompts']}"),
+        ("prompts sent to the teacher", str(t["prompts_sent"])),
+        ("generations (new this run)", f"{t['generations']} ({s['generate'].get('stored', 0)})"),
+        ("verified", f"{100 * rate:.1f}%" if rate is not None else "-"),
+        ("kept after curation + dedup", str(t["curated"])),
+        ("snapshot", f"{snap['name']}"),
+        ("snapshot rows (distilled / general)", f"{snap['n_distilled']} / {snap['n_general']}"),
+        ("training steps / final loss", f"{tr['steps']} / {tr['train_loss']:.4f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    for e in s["eval"]:
+        table.add_row(f"eval accuracy: {e['role']}", f"{100 * e['accuracy']:.1f}% ({e['correct']}/{e['n']})")
+    console.print(table)
+
+
+def status_tables(wh: Warehouse) -> list[Table]:
+    counts = Table("table", "rows", title=f"warehouse {wh.path}")
+    with wh.connect(read_only=True) as con:
+        for name in TABLES:
+            counts.add_row(name, str(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]))
+        stages = con.execute("""
+            SELECT 'verified' AS stage, passed::VARCHAR AS outcome, count(*) FROM verifications GROUP BY ALL
+            UNION ALL SELECT 'curated', 'kept', count(*) FROM curated
+            UNION ALL SELECT 'rejected:' || stage, reason, count(*) FROM rejections GROUP BY ALL
+            ORDER BY 1, 2""").fetchall()
+        last = con.execute("SELECT flow, status, started_at, finished_at FROM runs "
+                           "ORDER BY started_at DESC LIMIT 5").fetchall()
+    outcome = Table("stage", "outcome", "rows", title="generations by stage")
+    for row in stages:
+        outcome.add_row(*map(str, row))
+    recent = Table("flow", "status", "started", "finished", title="recent runs")
+    for row in last:
+        recent.add_row(*(str(x) if x is not None else "" for x in row))
+    return [counts, outcome, recent]
+
+
+def print_rows(console: Console, rows: list[dict], fmt: str = "table") -> None:
+    if fmt == "json":
+        console.print_json(data=rows, default=str)
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print(buf.getvalue(), end="")
+        return
+    table = Table(*(rows[0].keys() if rows else ["(no rows)"]))
+    for r in rows:
+        table.add_row(*(_cell(v) for v in r.values()))
+    console.print(table)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)

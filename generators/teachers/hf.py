@@ -1,0 +1,80 @@
+"""In-process Hugging Face `generate` teacher, on CPU or GPU: the embedded default.
+
+Requests are sorted by prompt length before batching so padding stays small,
+and each batch is yielded as soon as it is done. Latency is the batch's wall
+time divided by its size (sequences in a batch run together).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from generators.local_models import resolve_model
+from generators.teachers.base import Completion, Request, Teacher, TeacherConfig
+
+
+def load_causal_lm(model: str, adapter: str | None = None):
+    """Load (model, tokenizer) for generation; `adapter` is a LoRA directory merged into the model."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = resolve_model(model)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    if adapter:
+        from peft import PeftModel
+
+        lm = PeftModel.from_pretrained(lm, adapter).merge_and_unload()
+    return lm.to(device).eval(), tokenizer
+
+
+class TransformersTeacher(Teacher):
+    def __init__(self, config: TeacherConfig, adapter: str | None = None):
+        super().__init__(config)
+        self.model, self.tokenizer = load_causal_lm(config.model, adapter)
+
+    def generate(self, requests: list[Request]) -> Iterator[list[Completion]]:
+        import torch
+
+        order = sorted(requests, key=lambda r: (len(r.prompt), r.key))
+        size = self.config.batch_size
+        for start in range(0, len(order), size):
+            batch = order[start:start + size]
+            torch.manual_seed(self.config.seed + start)
+            yield self._batch(batch)
+
+    def _batch(self, batch: list[Request]) -> list[Completion]:
+        import torch
+
+        cfg, tok = self.config, self.tokenizer
+        texts = [tok.apply_chat_template(self.messages(r.prompt), tokenize=False, add_generation_prompt=True)
+                 for r in batch]
+        enc = tok(texts, return_tensors="pt", padding=True).to(self.model.device)
+        sampling = {"do_sample": True, "temperature": cfg.temperature, "top_p": cfg.top_p} if cfg.temperature > 0 \
+            else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        began = time.perf_counter()
+        with torch.no_grad():
+            out = self.model.generate(**enc, max_new_tokens=cfg.max_tokens, pad_token_id=tok.pad_token_id, **sampling)
+        latency = (time.perf_counter() - began) / len(batch)
+        new = out[:, enc["input_ids"].shape[1]:]
+        prompt_tokens = enc["attention_mask"].sum(dim=1).tolist()
+        return [self._completion(r, row, int(p), latency) for r, row, p in zip(batch, new, prompt_tokens)]
+
+    def _completion(self, request: Request, row, prompt_tokens: int, latency: float) -> Completion:
+        eos = self.tokenizer.eos_token_id
+        ids = row.tolist()
+        stopped = eos in ids
+        ids = ids[:ids.index(eos)] if stopped else [i for i in ids if i != self.tokenizer.pad_token_id]
+        return Completion(
+            key=request.key, text=self.tokenizer.decode(ids, skip_special_tokens=True).strip(),
+            finish_reason="stop" if stopped else "length", prompt_tokens=prompt_tokens,
+            completion_tokens=len(ids), latency_s=latency,
+        )
+
+    def close(self) -> None:
+        del self.model

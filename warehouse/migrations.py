@@ -1,0 +1,217 @@
+"""Ordered, named schema migrations; applied names are recorded in `schema_migrations`.
+
+Append new migrations at the end; never edit one that has shipped. Every table
+carries the id of the row it came from, so one join walks an evaluation back to
+its seed, template version, teacher config and flow run:
+
+    evaluations -> training_runs -> snapshots -> snapshot_rows -> generations
+      -> prompts -> seeds, templates;  generations -> teachers;  *.run_id -> runs
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+Migration = Callable[[duckdb.DuckDBPyConnection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_lineage(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY,
+            flow VARCHAR NOT NULL,
+            recipe VARCHAR,
+            recipe_json JSON,
+            prefect_flow_run_id VARCHAR,
+            status VARCHAR NOT NULL,          -- running | completed | failed
+            error VARCHAR,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP
+        );
+        CREATE TABLE seeds (
+            seed_id VARCHAR PRIMARY KEY,      -- the seed file's own id
+            domain VARCHAR NOT NULL,
+            topic VARCHAR,
+            split VARCHAR NOT NULL,           -- train | eval
+            question VARCHAR NOT NULL,
+            reference VARCHAR,
+            source_file VARCHAR NOT NULL,
+            source_line INTEGER NOT NULL,
+            payload JSON NOT NULL,
+            run_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE templates (
+            template_id VARCHAR PRIMARY KEY,  -- name@content-hash: a new body is a new version
+            name VARCHAR NOT NULL,
+            domain VARCHAR NOT NULL,
+            version VARCHAR NOT NULL,
+            body VARCHAR NOT NULL,
+            source_file VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE prompts (
+            prompt_id VARCHAR PRIMARY KEY,    -- hash(template_id, seed_id, variables)
+            seed_id VARCHAR NOT NULL,
+            template_id VARCHAR NOT NULL,
+            domain VARCHAR NOT NULL,
+            split VARCHAR NOT NULL,
+            text VARCHAR NOT NULL,
+            reference VARCHAR,
+            run_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE teachers (
+            teacher_id VARCHAR PRIMARY KEY,   -- hash of backend, model and sampling params
+            backend VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            params JSON NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+    """)
+
+
+@migration
+def m002_generation_and_verification(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE TABLE generations (
+            generation_id VARCHAR PRIMARY KEY, -- hash(prompt_id, teacher_id, sample_index): the idempotency key
+            prompt_id VARCHAR NOT NULL,
+            teacher_id VARCHAR NOT NULL,
+            sample_index INTEGER NOT NULL,
+            raw VARCHAR NOT NULL,
+            reasoning VARCHAR,
+            answer VARCHAR,
+            finish_reason VARCHAR,            -- stop | length
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            latency_s DOUBLE,
+            cost_usd DOUBLE,
+            run_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE verifications (
+            verification_id VARCHAR PRIMARY KEY, -- hash(generation_id, verifier, version)
+            generation_id VARCHAR NOT NULL,
+            verifier VARCHAR NOT NULL,
+            version VARCHAR NOT NULL,
+            passed BOOLEAN NOT NULL,
+            reason VARCHAR NOT NULL,
+            extracted VARCHAR,
+            details JSON,
+            duration_s DOUBLE,
+            run_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+    """)
+
+
+@migration
+def m003_curation(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE TABLE rejections (
+            rejection_id VARCHAR PRIMARY KEY,  -- hash(stage, generation_id)
+            stage VARCHAR NOT NULL,            -- curate | ...
+            generation_id VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,           -- machine-readable: not_verified, truncated, exact_duplicate ...
+            details JSON,
+            run_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE curated (
+            generation_id VARCHAR PRIMARY KEY,
+            prompt_id VARCHAR NOT NULL,
+            content_hash VARCHAR NOT NULL,     -- normalised prompt + response, for exact dedup
+            run_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE snapshots (
+            snapshot_id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            spec JSON NOT NULL,
+            n_distilled INTEGER NOT NULL,
+            n_general INTEGER NOT NULL,
+            content_hash VARCHAR NOT NULL,
+            run_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE snapshot_rows (
+            snapshot_id VARCHAR NOT NULL,
+            row_index INTEGER NOT NULL,
+            kind VARCHAR NOT NULL,             -- distilled | general
+            generation_id VARCHAR,             -- set for distilled rows
+            general_id VARCHAR,                -- set for general rows
+            prompt VARCHAR NOT NULL,
+            completion VARCHAR NOT NULL,
+            PRIMARY KEY (snapshot_id, row_index)
+        );
+    """)
+
+
+@migration
+def m004_training_and_evaluation(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE TABLE training_runs (
+            training_run_id VARCHAR PRIMARY KEY, -- hash(snapshot_id, config)
+            snapshot_id VARCHAR NOT NULL,
+            base_model VARCHAR NOT NULL,
+            config JSON NOT NULL,
+            output_dir VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            steps INTEGER,
+            train_loss DOUBLE,
+            metrics JSON,
+            run_id VARCHAR NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP
+        );
+        CREATE TABLE evaluations (
+            evaluation_id VARCHAR PRIMARY KEY,   -- hash(role, model, training_run_id, eval config)
+            role VARCHAR NOT NULL,               -- base | student | teacher
+            model VARCHAR NOT NULL,
+            training_run_id VARCHAR,             -- set for the student
+            teacher_id VARCHAR,                  -- set for the teacher
+            split VARCHAR NOT NULL,
+            n INTEGER NOT NULL,
+            correct INTEGER NOT NULL,
+            accuracy DOUBLE NOT NULL,
+            mean_latency_s DOUBLE,
+            details JSON,
+            run_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE evaluation_items (
+            evaluation_id VARCHAR NOT NULL,
+            prompt_id VARCHAR NOT NULL,
+            response VARCHAR NOT NULL,
+            passed BOOLEAN NOT NULL,
+            reason VARCHAR NOT NULL,
+            extracted VARCHAR,
+            PRIMARY KEY (evaluation_id, prompt_id)
+        );
+    """)
+
+
+def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply every pending migration in order, each in its own transaction; return their names."""
+    con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
+    done = {r[0] for r in con.execute("SELECT name FROM schema_migrations").fetchall()}
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        con.execute("BEGIN")
+        fn(con)
+        con.execute("INSERT INTO schema_migrations VALUES (?, now())", [name])
+        con.execute("COMMIT")
+        applied.append(name)
+    return applied
