@@ -9,6 +9,8 @@ from typing import Annotated
 
 # Prefect's ephemeral API can take 10-30 s to come up on a loaded 2-core machine.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# No network here (and no need to phone home): telemetry only logs errors.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 import typer
 from rich.console import Console

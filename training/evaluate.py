@@ -11,9 +11,9 @@ share one set of answers, and the row says so in `details.same_outputs_as`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from generators.teachers import Request, TeacherConfig
+from generators.teachers import Request, TeacherConfig, build_teacher
 from generators.teachers.hf import TransformersTeacher
 from training.config import EvalConfig
 from verifiers import verifier_for
@@ -24,27 +24,35 @@ from warehouse.db import Warehouse, now, stable_id
 @dataclass(frozen=True)
 class Contestant:
     role: str  # base | student | teacher
-    model: str
-    adapter: str | None = None
-    system_prompt: str | None = None
+    config: TeacherConfig  # how it answers; evaluation forces greedy decoding
+    adapter: str | None = None  # LoRA directory merged into `config.model` (transformers only)
     training_run_id: str | None = None
     teacher_id: str | None = None
 
+    @property
+    def model(self) -> str:
+        return self.config.model
+
+    def greedy(self, cfg: EvalConfig) -> TeacherConfig:
+        return replace(self.config, temperature=0.0, top_p=1.0, seed=0, n=1, max_tokens=cfg.max_tokens,
+                       batch_size=cfg.batch_size)
+
     def decode_key(self, cfg: EvalConfig) -> str:
-        return stable_id(self.model, self.adapter, self.system_prompt, cfg.max_tokens)
+        """Equal keys decode identically, so their answers are computed once."""
+        return stable_id(self.greedy(cfg).teacher_id, self.adapter)
 
 
 def contestants(wh: Warehouse, training_run_id: str | None, teacher: TeacherConfig | None,
                 base_model: str) -> list[Contestant]:
-    out = [Contestant("base", base_model)]
+    out = [Contestant("base", TeacherConfig(model=base_model))]
     if training_run_id:
         run = wh.query("SELECT * FROM training_runs WHERE training_run_id = ?", [training_run_id])[0]
         lora = json.loads(run["config"])["lora"]
-        out.append(Contestant("student", run["base_model"] if lora else run["output_dir"],
-                              adapter=run["output_dir"] if lora else None, training_run_id=training_run_id))
+        student = TeacherConfig(model=run["base_model"] if lora else run["output_dir"])
+        out.append(Contestant("student", student, adapter=run["output_dir"] if lora else None,
+                              training_run_id=training_run_id))
     if teacher is not None:
-        out.append(Contestant("teacher", teacher.model, system_prompt=teacher.system_prompt,
-                              teacher_id=teacher.teacher_id))
+        out.append(Contestant("teacher", teacher, teacher_id=teacher.teacher_id))
     return out
 
 
@@ -62,8 +70,7 @@ def evaluate(wh: Warehouse, players: list[Contestant], cfg: EvalConfig, run_id: 
     answered: dict[str, tuple[str, list[str]]] = {}  # decode key -> (role, responses)
     results = []
     for player in players:
-        evaluation_id = stable_id(player.role, player.model, player.adapter, player.system_prompt,
-                                  player.training_run_id, cfg.max_tokens, prompt_ids)
+        evaluation_id = stable_id(player.role, player.decode_key(cfg), player.training_run_id, prompt_ids)
         existing = wh.query("SELECT * FROM evaluations WHERE evaluation_id = ?", [evaluation_id])
         if existing:
             results.append(existing[0])
@@ -80,9 +87,8 @@ def evaluate(wh: Warehouse, players: list[Contestant], cfg: EvalConfig, run_id: 
 
 
 def _answer(player: Contestant, prompts: list[dict], cfg: EvalConfig) -> tuple[list[str], float]:
-    greedy = TeacherConfig(backend="transformers", model=player.model, temperature=0.0, n=1,
-                           max_tokens=cfg.max_tokens, batch_size=cfg.batch_size, system_prompt=player.system_prompt)
-    teacher = TransformersTeacher(greedy, adapter=player.adapter)
+    greedy = player.greedy(cfg)
+    teacher = TransformersTeacher(greedy, adapter=player.adapter) if player.adapter else build_teacher(greedy)
     try:
         done = {c.key: c for batch in teacher.generate([Request(p["prompt_id"], p["text"]) for p in prompts])
                 for c in batch}

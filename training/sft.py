@@ -62,7 +62,7 @@ def _fit(dataset, cfg: TrainConfig, output_dir: Path) -> dict:
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, max_length=cfg.max_length, seed=cfg.seed,
         lr_scheduler_type="cosine", warmup_steps=0.05,  # a float < 1 is a ratio of total steps
-        logging_steps=5, save_strategy="no",
+        logging_steps=5, logging_first_step=True, save_strategy="no",
         report_to="none", bf16=False, fp16=False, use_cpu=not torch.cuda.is_available(),
         disable_tqdm=False,
     )

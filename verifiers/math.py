@@ -50,8 +50,9 @@ decided is returned)
 -----------------------------------------------------------------------------
 0. guard (method ``unparseable``): answers longer than 200 characters, nesting
    deeper than 12, exponents or factorial arguments with 5+ digits, power towers
-   deeper than 3, and (while parsing) any numeric power/factorial/exp whose
-   result would exceed ~10^5 digits are rejected WITHOUT calling sympy.
+   deeper than 3, and (while converting, before sympy sees anything) any numeric
+   power/factorial/binomial/exp whose result would exceed ~10^4 digits and any
+   power of a variable above 10^4 are rejected WITHOUT calling sympy.
 1. ``string`` -- normalised strings equal (whitespace-insensitive except between
    two alphanumerics; pure words compare case-insensitively).
 2. Structure: ``x = 3`` vs ``3`` (a single-variable or f(x) left-hand side is
@@ -69,15 +70,28 @@ decided is returned)
    ``\\times``, implicit multiplication, trig/log functions, ``!``, ``\\binom``,
    ``|x|``, ...) feeds ``sympy.parsing.sympy_parser.parse_expr`` (decimals are
    rationalised exactly); sympy's canonical forms equal -> equal.
-5. ``numeric`` -- constants are evaluated to 50 digits and compared with
-   relative tolerance 1e-9 (absolute 1e-12 near 0); expressions with variables
-   are probed at 6 fixed points. A difference at any point is decisive (not
-   equal). Agreement is accepted, EXCEPT that an answer containing a decimal
-   literal is an approximation and never equals a value it only approximates
-   (1.41421356237 != \\sqrt{2}; sympy.simplify is asked for an exact proof first).
+5. ``numeric`` -- constants are evaluated to 50 significant digits. A
+   difference beyond relative tolerance 1e-9 (absolute 1e-12 near 0) is decisive
+   (not equal). Because the evaluation is exact to ~50 digits, agreement is only
+   accepted when it holds to 1e-25 relative (1e-30 absolute); between the two
+   (e^{25} + 1/3 vs e^{25}) only an exact ``sympy.simplify`` proof makes them
+   equal. An answer containing a decimal literal is an approximation and never
+   equals a value it only approximates (1.41421356237 != \\sqrt{2}, 0.3333 !=
+   1/3) unless sympy proves it. Expressions with variables are probed at 6
+   fixed points (40 digits, same 1e-25 rule); any disagreement is decisive.
    Inconclusive probes fall back to ``simplify(a - b) == 0``.
 If the prediction cannot be parsed while the reference can (or vice versa) the
-method is ``unparseable``.
+method is ``unparseable``. Agreement at the probe points is strong evidence but
+not a proof; the only accepted "equal without proof" cases are that one and the
+1e-9 agreement of two exact closed-form constants.
+
+Reading conventions: ``e`` is Euler's number and ``i`` the imaginary unit;
+``\\log`` is the natural log (write ``\\log_{10}``); ``2^10`` means 2^{10};
+``1/2x`` is (1/2)x; two bare numbers side by side ("2 3") are ambiguous and
+unparseable; letter runs of 4+ that are not function names ("5 hundred") are
+unparseable rather than products of variables; ``\\sqrt[3]{-8}`` is the real
+root -2. In ``MathVerifier`` a reference that contains ``\\boxed`` (a worked
+solution) is reduced to its last box first.
 
 Verdict reasons: ``correct``, ``wrong``, ``no_answer``, ``unparseable``,
 ``timeout``; ``details`` always holds ``extract_method`` and ``match_method``.
@@ -137,8 +151,10 @@ MAX_RESULT_DIGITS = 1e4  # numeric sub-results larger than this (in digits) are 
 MAX_SYMBOLIC_EXPONENT = 1e4
 MAX_FACTORIAL_ARG = 5000
 MAX_ITEMS = 50  # elements in a set/tuple/list answer
-REL_TOL = 1e-9
+REL_TOL = 1e-9  # beyond this two values are different, no questions asked
 ABS_TOL = 1e-12
+EXACT_REL_TOL = 1e-25  # values are computed to 50 (probes: 40) digits; equal means equal to here
+EXACT_ABS_TOL = 1e-30
 WORKER_MEMORY_BYTES = 4 << 30
 WORKER_START_TIMEOUT_S = 120.0
 
@@ -159,8 +175,12 @@ _PHRASE_RE = re.compile(
 _BOLD_RE = re.compile(r"\*\*([^*\n]+?)\*\*")
 _LAST_NUM_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+(?![\d,])|\d+)(\.\d+)?(/\d+(?![\d.]))?")
 _SENTENCE_CUT_RE = re.compile(
-    r"(?<!\d)\.(?=\s|$)|\.(?=\s+[A-Z])|,\s*(?:which|since|because|as|so|where|and\s+(?:the|this|that|so))\b"
+    r"\.(?=\s|$)|,\s+(?!(?:or|and)\b)(?=[A-Za-z]{2,}\b)|\s+\((?=[A-Za-z]{2,})"
     r"|\s+(?:because|since|which|where|as\s+(?:the|this|we|it)|so\s+(?:the|that|this))\b",
+)
+_FILLER_RE = re.compile(
+    r"^(?:(?:therefore|thus|hence|so|then|clearly|simply|just|exactly|equal\s+to|given\s+by)\b[\s,:]*)+",
+    re.IGNORECASE,
 )
 _BARE_WORDS = {
     "or", "and", "yes", "no", "true", "false", "pi", "sqrt", "inf", "infinity", "sin", "cos",
@@ -246,14 +266,15 @@ def _after_phrase(text: str, start: int) -> str:
     m = _SENTENCE_CUT_RE.search(line)
     if m:
         line = line[: m.start()]
-    line = line.replace("**", "")
+    line = line.replace("**", "").replace("\\$", "")
     line = line.replace("\\(", "").replace("\\)", "").replace("$", "")
+    line = _FILLER_RE.sub("", line.strip())
     return line.strip().rstrip(".,;:").strip()
 
 
 def _looks_bare(text: str) -> bool:
     s = _strip_math_delims(text)
-    if not s or "\n" in s or len(s) > 2 * MAX_ANSWER_CHARS:
+    if not s or "\n" in s or len(s) > 2 * MAX_ANSWER_CHARS or re.search(r"\\(?:boxed|fbox)", s):
         return False
     probe = re.sub(r"\\(?:begin|end)\s*\{[A-Za-z*]*\}", " ", s)
     probe = re.sub(r"\\(?:text|textbf|mathrm|mbox|textrm|operatorname)\s*\{[^{}]*\}", " ", probe)
@@ -335,6 +356,11 @@ _UNIT_WORD_STOP = {
     "or", "and", "pi", "sqrt", "inf", "infinity", "sin", "cos", "tan", "cot", "sec", "csc",
     "log", "ln", "exp", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "in", "mod",
     "frac", "cdot", "times", "div", "infty", "le", "ge", "leq", "geq", "lt", "gt", "cup",
+    # words that change the value: "5 hundred", "3 squared", "2 thirds" are never units
+    "hundred", "hundreds", "thousand", "thousands", "million", "millions", "billion", "billions",
+    "trillion", "dozen", "dozens", "half", "halves", "third", "thirds", "quarter", "quarters",
+    "tenth", "tenths", "hundredth", "hundredths", "thousandth", "thousandths", "squared",
+    "cubed", "root", "roots", "over", "plus", "minus", "factorial", "k", "m", "bn",
 }
 _THOUSANDS_RE = re.compile(r"([+-]?)(\d{1,3}(?:,\d{3})+)(\.\d+)?")
 
@@ -365,6 +391,8 @@ def _replace_text_cmds(s: str) -> str:
             break  # \mathrm{e}, \mathrm{i}: constants, not units
         if content.lower() in ("or", "and") or not re.search(r"[A-Za-z]", content):
             break
+        if any(w.lower() in _UNIT_WORD_STOP for w in re.findall(r"[A-Za-z]+", content) if len(w) > 1):
+            break  # "5\text{ million}" is not a unit
         head = s[: last.start()].rstrip()
         if not head or head.endswith(("=", "\\in")):
             break
@@ -409,6 +437,8 @@ def normalize_answer(s: str) -> str:
     if s is None:
         return ""
     s = str(s).strip()
+    if len(s) > 4 * MAX_ANSWER_CHARS:
+        return s  # the guard rejects it anyway; keep the regexes below linear-time
     for a, b in _UNICODE:
         s = s.replace(a, b)
     s = s.replace("\\$", "").replace("$", "")
@@ -426,7 +456,7 @@ def normalize_answer(s: str) -> str:
         if t == s:
             break
         s = t
-    s = re.sub(r"\\[,;:> ]|~|\\q?quad(?![A-Za-z])", " ", s)
+    s = re.sub(r"(?<!\\)\\[,;:> ]|~|\\q?quad(?![A-Za-z])", " ", s)
     s = re.sub(r"\\(?:emptyset|varnothing)(?![A-Za-z])", r"\\{\\}", s)
     # degrees and percent
     s = re.sub(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![A-Za-z])|\\circ(?![A-Za-z])|\\degree(?![A-Za-z])", "", s)
@@ -528,9 +558,10 @@ _WORD_NAMES = sorted(list(_FUNCS) + ["sqrt", "pi"], key=len, reverse=True)
 
 
 class _Node:
-    """A converted sub-expression: sympy source text, an upper bound on its size
-    in decimal digits (None when it has variables), whether it is a bare
-    integer literal, and whether a decimal literal occurs in it."""
+    """A converted sub-expression: sympy source text; `mag`, an upper bound on
+    |log10 |value|| -- how many decimal digits the number has before or after
+    the point -- or None when it has variables; whether it is a bare integer
+    literal; and whether a decimal literal occurs in it."""
 
     __slots__ = ("src", "mag", "intlit", "dec")
 
@@ -575,6 +606,8 @@ def _tokenize(s: str) -> list[tuple[str, str]]:
         if c.isalpha():
             m = re.compile(r"[A-Za-z]+").match(s, i)
             run = m.group(0)
+            if len(run) >= 4 and not any(run.startswith(w) or run.endswith(w) for w in _WORD_NAMES):
+                raise Unparseable(f"word {run!r} in a formula")  # "5 hundred", not 5*h*u*n*d*r*e*d
             j = 0
             while j < len(run):
                 for w in _WORD_NAMES:
@@ -654,7 +687,7 @@ class _LatexParser:
         if e.mag is not None:
             bound = 10.0 ** min(e.mag, 300.0)  # |exponent| <= bound
             if b.mag is not None:
-                size = bound * max(b.mag, 1.0)
+                size = bound * b.mag
                 if size > MAX_RESULT_DIGITS:
                     raise Unparseable("power too large")
                 mag = size
@@ -667,9 +700,10 @@ class _LatexParser:
         if a.mag is None:
             return _Node(src, None, dec=a.dec)
         bound = 10.0 ** min(a.mag, 300.0)
-        if bound > MAX_FACTORIAL_ARG:
+        size = bound * max(math.log10(bound + 1), 1.0)
+        if bound > MAX_FACTORIAL_ARG or size > MAX_RESULT_DIGITS:
             raise Unparseable("factorial too large")
-        return _Node(src, _cap(bound * max(math.log10(bound + 1), 1.0)), dec=a.dec)
+        return _Node(src, _cap(size), dec=a.dec)
 
     # -- grammar ------------------------------------------------------------
     def parse(self) -> _Node:
@@ -813,7 +847,7 @@ class _LatexParser:
                     val = "0" + val
                 return _Node(val, _cap(float(len(digits))), dec=True)
             stripped = digits.lstrip("0") or "0"
-            mag = math.log10(int(stripped) + 1) if len(stripped) < 15 else float(len(stripped))
+            mag = math.log10(max(int(stripped), 1)) if len(stripped) < 15 else float(len(stripped))
             return _Node(stripped, mag, intlit=True)
         if kind == "id":
             name = val
@@ -839,9 +873,9 @@ class _LatexParser:
                     raise Unparseable("bad subscript")
                 return _Node(f"Symbol('{name}')", None)
             if val == "e":
-                return _Node("E", 0.44)
+                return _Node("E", 0.4343)
             if val == "i":
-                return _Node("I", 1.0)
+                return _Node("I", 0.0)
             return _Node(f"Symbol('{val}')", None)
         if kind == "lp":
             if val in ("(", "["):
@@ -878,7 +912,7 @@ class _LatexParser:
             k = self.group()
             if n.mag is not None:
                 self._fact(n, "")
-            mag = None if n.mag is None else _cap(10.0 ** min(n.mag, 300.0))
+            mag = None if n.mag is None else _cap(10.0 ** min(n.mag, 300.0) * 0.302)
             return _Node(f"binomial({n.src},{k.src})", mag, dec=n.dec or k.dec)
         if name == "sqrt":
             index = None
@@ -888,10 +922,10 @@ class _LatexParser:
                 self.expect("rp", "]")
             arg = self.group()
             if index is None:
-                return _Node(f"sqrt({arg.src})", arg.mag, dec=arg.dec)
+                return _Node(f"sqrt({arg.src})", None if arg.mag is None else arg.mag / 2, dec=arg.dec)
             return _Node(f"_nroot({arg.src},{index.src})", arg.mag, dec=arg.dec or index.dec)
         if name == "pi":
-            return _Node("pi", 0.5)
+            return _Node("pi", 0.4972)
         if name in ("infty", "infin"):
             return _Node("oo", 1.0)
         if name in _GREEK:
@@ -1005,7 +1039,6 @@ def _to_sympy(s: str):
 # Rational fast path
 # --------------------------------------------------------------------------
 
-_INT = r"\d+"
 _DEC = r"(?:\d+\.\d*|\.\d+|\d+)"
 
 
@@ -1020,7 +1053,7 @@ def _rational(s: str) -> tuple[Fraction, bool] | None:
             return None
         v = whole + Fraction(num, den)
         return (-v if m.group(1) == "-" else v), False
-    t = re.sub(r"\s+", "", s)
+    t = re.sub(r"(?<![\d.])\s+|\s+(?![\d.])", "", s)  # "2 3" stays two numbers
     m = re.fullmatch(r"([+-]?)(\d*)\.(\d*)\\overline\{(\d+)\}", t)  # 0.1\overline{6}
     if m:
         head, rep = m.group(3), m.group(4)
@@ -1076,13 +1109,17 @@ def _numval(e, prec: int = 50):
         return None
 
 
-def _close(a, b) -> bool:
+def _close(a, b, rel: float = REL_TOL, abs_: float = ABS_TOL) -> bool:
     import mpmath
 
     with mpmath.workdps(50):
         diff = abs(a - b)
         scale = max(abs(a), abs(b))
-        return diff <= max(ABS_TOL, REL_TOL * scale)
+        return diff <= max(abs_, rel * scale)
+
+
+def _exact_close(a, b) -> bool:
+    return _close(a, b, EXACT_REL_TOL, EXACT_ABS_TOL)
 
 
 def _probe_points(symbols) -> list[dict]:
@@ -1124,11 +1161,45 @@ def _scalar_equal(a: str, b: str) -> tuple[bool, str]:
     return _exprs_equal(ea, eb, deca or decb)
 
 
+def _zero_like(d, scale) -> bool:
+    """Is the constant `d` (a difference a - b) zero as far as sympy's adaptive
+    30-digit evaluation can tell? evalf resolves cancellation itself, so
+    e^{e^6} + 1/3 - e^{e^6} evaluates to 1/3 even though the two values agree to
+    175 digits; a part it cannot resolve comes back with ~1 bit of precision
+    ("0.e-164"), which means "zero to within the accuracy reached"."""
+    sp = _sp()
+    try:
+        v = sp.N(d, 30)
+        if v == 0:
+            return True
+        if not v.is_number or v.has(sp.oo, sp.zoo, sp.nan):
+            return False
+        worst = 0
+        for part in v.as_real_imag():
+            if part == 0:
+                continue
+            if not part.is_Float:
+                part = sp.N(part, 30)
+                if not part.is_Float:
+                    return False
+            if part._prec < 20:  # unresolved cancellation: consistent with 0
+                continue
+            worst = max(worst, abs(float(part)) if abs(part) < 1e300 else math.inf)
+    except Exception:  # noqa: BLE001
+        return False
+    if worst == 0:
+        return True
+    return worst <= EXACT_ABS_TOL and worst <= EXACT_REL_TOL * float(min(scale, 1e300))
+
+
 def _exprs_equal(ea, eb, approx: bool) -> tuple[bool, str]:
     sp = _sp()
     if ea == eb:
         return True, "symbolic"
     free = ea.free_symbols | eb.free_symbols
+    d = ea - eb
+    if d == 0:
+        return True, "symbolic"
     if not free:
         if ea.is_Rational and eb.is_Rational:
             return ea == eb, "rational"
@@ -1137,28 +1208,25 @@ def _exprs_equal(ea, eb, approx: bool) -> tuple[bool, str]:
         va, vb = _numval(ea), _numval(eb)
         if va is None or vb is None:
             try:
-                return bool(sp.simplify(ea - eb) == 0), "symbolic"
+                return bool(sp.simplify(d) == 0), "symbolic"
             except Exception:  # noqa: BLE001
                 return False, "unparseable"
         if not _close(va, vb):
             return False, "numeric"
-        if approx:
-            # An answer written with decimals only matches a value it does not
-            # literally equal if sympy proves it exactly: 1.41421356237 != sqrt(2).
-            if sp.simplify(ea - eb) == 0:
-                return True, "symbolic"
-            return False, "numeric"
-        return True, "numeric"
+        if not approx and _zero_like(d, max(abs(va), abs(vb))):
+            return True, "numeric"
+        # Within 1e-9 but not exactly equal, or written with decimals: only an
+        # exact proof counts (1.41421356237 != sqrt(2), e^{25} + 1/3 != e^{25}).
+        if sp.simplify(d) == 0:
+            return True, "symbolic"
+        return False, "numeric"
     # expressions with variables: probe, then (only if inconclusive) simplify
-    d = ea - eb
-    if d == 0:
-        return True, "symbolic"
     valid = 0
     for pt in _probe_points(free):
-        va, vb = _numval(ea.xreplace(pt), 30), _numval(eb.xreplace(pt), 30)
+        va, vb = _numval(ea.xreplace(pt), 40), _numval(eb.xreplace(pt), 40)
         if va is None or vb is None:
             continue
-        if not _close(va, vb):
+        if not _close(va, vb) or not _zero_like(d.xreplace(pt), max(abs(va), abs(vb))):
             return False, "numeric"
         valid += 1
     if valid >= 3 and not approx:
@@ -1237,7 +1305,7 @@ def _parse_answer(s: str, depth: int = 0) -> tuple:
     if len(parts) > 1:
         return ("union", [_parse_answer(p, depth + 1) for p in parts])
     # lists of solutions
-    parts = _split_top(s, r"\s*(?:,|;|\bor\b|\band\b)\s*")
+    parts = _split_top(s, r"\s*(?:[,;]\s*(?:or|and)\b|,|;|\bor\b|\band\b)\s*")
     if len(parts) > 1:
         if len(parts) > MAX_ITEMS or any(not p for p in parts):
             raise Unparseable("bad list")
@@ -1293,7 +1361,8 @@ def _parse_single(s: str, depth: int) -> tuple:
         lhs, rhs = eq[0], eq[-1]
         if len(eq) == 2 and _VAR_RE.fullmatch(lhs.replace(" ", "")):
             return ("bind", lhs.replace(" ", ""), _parse_answer(rhs, depth + 1))
-        if len(eq) > 2:  # a = b = 3: the last part is the value
+        if len(eq) > 2 or not re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", lhs)):
+            # "a = b = 3" or a worked computation "7 \times 7 = 49": the last part is the value
             return _parse_answer(rhs, depth + 1)
         return ("eq", lhs, rhs)
     # inequalities -> intervals
@@ -1305,7 +1374,7 @@ def _parse_single(s: str, depth: int) -> tuple:
         return ("scalar", s)
     if s.startswith("\\{") or s.endswith("\\}"):
         raise Unparseable("unbalanced set")
-    return ("scalar", s)
+    return ("scalar", _strip_word_units(s))
 
 
 def _inequality_interval(p: list[str]) -> tuple | None:
@@ -1389,7 +1458,7 @@ def _equation_equal(l1: str, r1: str, l2: str, r2: str) -> tuple[bool, str]:
     ratio = None
     valid = 0
     for pt in _probe_points(free):
-        v1, v2 = _numval(d1.xreplace(pt), 30), _numval(d2.xreplace(pt), 30)
+        v1, v2 = _numval(d1.xreplace(pt), 40), _numval(d2.xreplace(pt), 40)
         if v1 is None or v2 is None or abs(v2) < 1e-20:
             continue
         if abs(v1) < 1e-20:
@@ -1397,9 +1466,20 @@ def _equation_equal(l1: str, r1: str, l2: str, r2: str) -> tuple[bool, str]:
         q = v1 / v2
         if ratio is None:
             ratio = q
-        elif not _close(q, ratio):
+        elif not _exact_close(q, ratio):
             return False, "equation"
         valid += 1
+    if valid >= 3:  # confirm the constant ratio exactly: d1 - c * d2 == 0 at the probes
+        c = None
+        for pt in _probe_points(free):
+            if c is None:
+                v2 = _numval(d2.xreplace(pt), 40)
+                if v2 is not None and abs(v2) > 1e-20:
+                    c = (d1 / d2).xreplace(pt)  # exact: the probe points are rationals
+                continue
+            v1 = _numval(d1.xreplace(pt), 40)
+            if v1 is not None and not _zero_like((d1 - c * d2).xreplace(pt), abs(v1)):
+                return False, "equation"
     return valid >= 3, "equation"
 
 
@@ -1429,11 +1509,16 @@ def _cmp(a: tuple, b: tuple) -> tuple[bool, str]:
         return _cmp(a[2], b)
     if kb == "bind":
         return _cmp(a, b[2])
-    # a one-element set/list/union is its element
-    if ka in ("set", "union") and len(a[1]) == 1 and kb not in ("set", "union"):
-        return _cmp(a[1][0], b)
-    if kb in ("set", "union") and len(b[1]) == 1 and ka not in ("set", "union"):
-        return _cmp(a, b[1][0])
+    # "1, 2" written without parentheses vs the tuple (1, 2): compare in order
+    if ka == "set" and a[2] and kb == "seq" and (b[1], b[3]) == ("(", ")"):
+        return _seq_equal(("seq", "(", a[1], ")"), b)
+    if kb == "set" and b[2] and ka == "seq" and (a[1], a[3]) == ("(", ")"):
+        return _seq_equal(a, ("seq", "(", b[1], ")"))
+    # a collection vs a single item: {3} == 3, "x = 1 or x = 1" == 1
+    if ka in ("set", "union") and kb not in ("set", "union"):
+        return _set_equal(a[1], [b])
+    if kb in ("set", "union") and ka not in ("set", "union"):
+        return _set_equal([a], b[1])
     if ka == "scalar" and kb == "scalar":
         return _scalar_equal(a[1], b[1])
     if ka == "set" and kb == "set":
@@ -1442,11 +1527,6 @@ def _cmp(a: tuple, b: tuple) -> tuple[bool, str]:
         return _set_equal(a[1], b[1])
     if ka == "seq" and kb == "seq":
         return _seq_equal(a, b)
-    # "1, 2" written without parentheses vs the tuple (1, 2): compare in order
-    if ka == "set" and a[2] and kb == "seq" and (b[1], b[3]) == ("(", ")"):
-        return _seq_equal(("seq", "(", a[1], ")"), b)
-    if kb == "set" and b[2] and ka == "seq" and (a[1], a[3]) == ("(", ")"):
-        return _seq_equal(a, ("seq", "(", b[1], ")"))
     kinds = {ka, kb}
     if kinds & {"seq", "union"}:
         return False, "interval" if "union" in kinds or "[" in (a[1:2] + b[1:2]) else "tuple"
@@ -1499,6 +1579,8 @@ def _check(response: str, reference: str) -> dict[str, Any]:
     response = "" if response is None else str(response)
     reference = "" if reference is None else str(reference)
     answer, how = extract_answer(response)
+    if re.search(r"\\(?:boxed|fbox)", reference):  # a worked solution given as reference
+        reference = _last_boxed(reference) or reference
     details: dict[str, Any] = {"extract_method": how, "match_method": None}
     if answer is None:
         reason, passed = "no_answer", False
@@ -1580,6 +1662,7 @@ class _Worker:
         self.conn = parent
         self.ready = False
         self.pid = self.proc.pid
+        self.job: int | None = None  # index of the item being checked, for introspection
 
     def kill(self) -> None:
         try:
@@ -1645,6 +1728,10 @@ class _Pool:
         with self.cond:
             return sorted(w.pid for w in self.all)
 
+    def busy_pids(self) -> list[int]:
+        with self.cond:
+            return sorted(w.pid for w in self.all if w.job is not None)
+
     def shutdown(self) -> None:
         with self.cond:
             self.closed = True
@@ -1707,7 +1794,9 @@ def _run_batch(pairs: list[tuple[str, str]], timeout_s: float, workers: int | No
     try:
         while queue or busy:
             now = time.monotonic()
-            for w in ws:
+            for i, w in enumerate(ws):
+                if queue and w.ready and w not in busy and not w.proc.is_alive():
+                    ws[i] = w = pool.replace(w)  # died while idle (OOM killer, ...): not this item's fault
                 if queue and w.ready and w not in busy:
                     idx = queue.popleft()
                     resp, ref = pairs[idx]
@@ -1717,6 +1806,7 @@ def _run_batch(pairs: list[tuple[str, str]], timeout_s: float, workers: int | No
                         queue.appendleft(idx)
                         continue  # the dead worker is noticed below
                     busy[w] = (idx, now + timeout_s, now)
+                    w.job = idx
             waitables: list[Any] = []
             owner: dict[Any, _Worker] = {}
             for w in ws:
@@ -1746,6 +1836,7 @@ def _run_batch(pairs: list[tuple[str, str]], timeout_s: float, workers: int | No
                             _, idx, res = msg
                             if w in busy and busy[w][0] == idx:
                                 del busy[w]
+                                w.job = None
                                 results[idx] = Verdict(
                                     res["passed"], res["reason"], res["extracted"], NAME, VERSION,
                                     res["duration_s"], res["details"],
@@ -1781,9 +1872,7 @@ def _run_batch(pairs: list[tuple[str, str]], timeout_s: float, workers: int | No
         raise
     finally:
         pool.checkin(ws)
-    return [r for r in results if r is not None] if all(r is not None for r in results) else [
-        r if r is not None else _timeout_verdict(0.0, timeout_s, "lost") for r in results
-    ]
+    return [r if r is not None else _timeout_verdict(0.0, timeout_s, "lost") for r in results]
 
 
 # --------------------------------------------------------------------------
@@ -1809,5 +1898,7 @@ class MathVerifier:
         timeout_s: float = 5.0,
         workers: int | None = None,
     ) -> list[Verdict]:
+        if not timeout_s > 0:
+            raise ValueError("timeout_s must be positive")
         pairs = [("" if r is None else str(r), "" if f is None else str(f)) for r, f in pairs]
         return _run_batch(pairs, float(timeout_s), workers if workers is not None else self.workers)
