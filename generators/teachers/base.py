@@ -26,9 +26,14 @@ class TeacherConfig:
     max_tokens: int = field(default=128, metadata={"help": "new tokens per sample"})
     batch_size: int = field(default=32, metadata={"help": "sequences per forward batch"})
     system_prompt: str | None = None
+    few_shot: tuple[tuple[str, str], ...] = field(
+        default=(), metadata={"help": "worked examples shown to the teacher as earlier chat turns: "
+                                      "[{user: ..., assistant: ...}, ...]; students never see them"})
     seed: int = 0
 
     def __post_init__(self) -> None:
+        shots = tuple(self._shot(s) for s in self.few_shot)
+        object.__setattr__(self, "few_shot", shots)  # frozen: normalise once, here
         if self.n < 1 or self.max_tokens < 1 or self.batch_size < 1:
             raise ValueError("teacher n, max_tokens and batch_size must be >= 1")
         if not 0 <= self.temperature <= 5 or not 0 < self.top_p <= 1:
@@ -37,12 +42,20 @@ class TeacherConfig:
     @property
     def sampling(self) -> dict[str, Any]:
         """What decides the output distribution, hence the teacher id."""
-        keep = ("temperature", "top_p", "max_tokens", "system_prompt", "seed")
+        keep = ("temperature", "top_p", "max_tokens", "system_prompt", "few_shot", "seed")
         return {k: v for k, v in asdict(self).items() if k in keep}
 
     @property
     def teacher_id(self) -> str:
         return stable_id(self.backend, self.model, self.sampling)
+
+    @staticmethod
+    def _shot(shot: Any) -> tuple[str, str]:
+        if isinstance(shot, dict) and set(shot) == {"user", "assistant"}:
+            return str(shot["user"]), str(shot["assistant"])
+        if isinstance(shot, (list, tuple)) and len(shot) == 2:
+            return str(shot[0]), str(shot[1])
+        raise ValueError(f"a few_shot item needs exactly `user` and `assistant`, got {shot!r}")
 
     def to_row(self) -> dict[str, Any]:
         return {"teacher_id": self.teacher_id, "backend": self.backend, "model": self.model, "params": self.sampling}
@@ -75,8 +88,12 @@ class Teacher(ABC):
         self.config = config
 
     def messages(self, prompt: str) -> list[dict[str, str]]:
-        system = [{"role": "system", "content": self.config.system_prompt}] if self.config.system_prompt else []
-        return [*system, {"role": "user", "content": prompt}]
+        """The chat sent for one prompt: optional system prompt, few-shot turns, then the prompt."""
+        cfg = self.config
+        system = [{"role": "system", "content": cfg.system_prompt}] if cfg.system_prompt else []
+        shots = [{"role": role, "content": text} for user, assistant in cfg.few_shot
+                 for role, text in (("user", user), ("assistant", assistant))]
+        return [*system, *shots, {"role": "user", "content": prompt}]
 
     @abstractmethod
     def generate(self, requests: list[Request]) -> Iterator[list[Completion]]:

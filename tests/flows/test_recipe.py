@@ -1,0 +1,36 @@
+import pytest
+
+from flows.deployments import load_deployments
+from flows.recipe import load_inputs, load_recipe
+from generators.seeds import InputError
+from tests.conftest import ROOT
+
+
+def test_quickstart_recipe_and_shipped_examples_validate():
+    recipe = load_recipe("quickstart")
+    inputs = load_inputs(recipe)
+    assert len(inputs.split("train")) >= 250 and len(inputs.split("eval")) >= 50
+    assert len({p.prompt_id for p in inputs.prompts}) == len(inputs.prompts)
+    assert recipe.teacher.few_shot, "the quickstart teacher is prompted with worked examples"
+    shot_questions = {q for q, _ in recipe.teacher.few_shot}
+    assert not shot_questions & {p.text for p in inputs.prompts}, "few-shot examples must not leak seed problems"
+
+
+def test_few_shot_items_need_user_and_assistant(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"seeds: [{ROOT / 'examples/math/seeds.jsonl'}]\ntemplates: {{math: {ROOT / 'examples/templates/math.j2'}}}\n"
+                      "teacher:\n  few_shot:\n    - {user: hi}\n")
+    with pytest.raises(InputError, match="few_shot item needs exactly `user` and `assistant`"):
+        load_recipe(str(recipe))
+
+
+def test_unknown_recipe_lists_the_known_ones():
+    with pytest.raises(InputError, match="quickstart"):
+        load_recipe("no-such-recipe")
+
+
+def test_prefect_yaml_declares_a_scheduled_refresh():
+    [deployment] = load_deployments(ROOT / "prefect.yaml")
+    assert deployment.name == "refresh-quickstart"
+    assert deployment.parameters == {"recipe": "quickstart"}
+    assert deployment.schedules[0].schedule.cron == "0 */6 * * *"
