@@ -3,10 +3,18 @@
 Requests are sorted by prompt length before batching so padding stays small,
 and each batch is yielded as soon as it is done. Latency is the batch's wall
 time divided by its size (sequences in a batch run together).
+
+Prefix caching: everything before the prompt turn (system prompt, few-shot
+turns) is the same for every request, so its KV cache is computed once and
+copied into each batch; only the prompt turns are prefilled. On a CPU, prefill
+of a few hundred shared tokens per sequence otherwise dominates generation time.
+The prompt turns are left-padded *after* the shared prefix; the attention mask
+hides the gap and position ids follow the mask, so outputs match an uncached run.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator
 
@@ -37,6 +45,20 @@ class TransformersTeacher(Teacher):
     def __init__(self, config: TeacherConfig, adapter: str | None = None):
         super().__init__(config)
         self.model, self.tokenizer = load_causal_lm(config.model, adapter)
+        self._prefix_text, self._prefix_cache = self._shared_prefix()
+
+    def _shared_prefix(self):
+        """(text, KV cache) of the turns before the prompt, or ("", None) when there are none."""
+        import torch
+
+        before_prompt = self.messages("")[:-1]
+        if not before_prompt:
+            return "", None
+        text = self.tokenizer.apply_chat_template(before_prompt, tokenize=False)
+        ids = self.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self.model.device)
+        with torch.no_grad():
+            cache = self.model(input_ids=ids, use_cache=True).past_key_values
+        return text, cache
 
     def generate(self, requests: list[Request]) -> Iterator[list[Completion]]:
         import torch
@@ -54,16 +76,34 @@ class TransformersTeacher(Teacher):
         cfg, tok = self.config, self.tokenizer
         texts = [tok.apply_chat_template(self.messages(r.prompt), tokenize=False, add_generation_prompt=True)
                  for r in batch]
-        enc = tok(texts, return_tensors="pt", padding=True).to(self.model.device)
+        enc, cache = self._encode(texts)
         sampling = {"do_sample": True, "temperature": cfg.temperature, "top_p": cfg.top_p} if cfg.temperature > 0 \
             else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         began = time.perf_counter()
         with torch.no_grad():
-            out = self.model.generate(**enc, max_new_tokens=cfg.max_tokens, pad_token_id=tok.pad_token_id, **sampling)
+            out = self.model.generate(**enc, past_key_values=cache, max_new_tokens=cfg.max_tokens,
+                                      pad_token_id=tok.pad_token_id, **sampling)
         latency = (time.perf_counter() - began) / len(batch)
         new = out[:, enc["input_ids"].shape[1]:]
         prompt_tokens = enc["attention_mask"].sum(dim=1).tolist()
         return [self._completion(r, row, int(p), latency) for r, row, p in zip(batch, new, prompt_tokens)]
+
+    def _encode(self, texts: list[str]):
+        """Token ids and mask for a batch, plus a copy of the prefix cache when every text starts with it."""
+        import torch
+
+        tok, prefix = self.tokenizer, self._prefix_text
+        if self._prefix_cache is None or not all(t.startswith(prefix) for t in texts):
+            return tok(texts, return_tensors="pt", padding=True).to(self.model.device), None
+        head = tok(prefix, add_special_tokens=False)["input_ids"]
+        tails = [tok(t[len(prefix):], add_special_tokens=False)["input_ids"] for t in texts]
+        width = max(map(len, tails))
+        ids = [head + [tok.pad_token_id] * (width - len(t)) + t for t in tails]
+        mask = [[1] * len(head) + [0] * (width - len(t)) + [1] * len(t) for t in tails]
+        cache = copy.deepcopy(self._prefix_cache)
+        cache.batch_repeat_interleave(len(texts))
+        device = self.model.device
+        return {"input_ids": torch.tensor(ids, device=device), "attention_mask": torch.tensor(mask, device=device)}, cache
 
     def _completion(self, request: Request, row, prompt_tokens: int, latency: float) -> Completion:
         eos = self.tokenizer.eos_token_id
@@ -77,4 +117,4 @@ class TransformersTeacher(Teacher):
         )
 
     def close(self) -> None:
-        del self.model
+        del self.model, self._prefix_cache
