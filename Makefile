@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install demo test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,10 +24,10 @@ demo: install
 	$(BIN)/distill run quickstart
 
 test: install
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -q
 
-test-slow: install
-	$(BIN)/python -m pytest -m slow -q
+bench: install
+	$(BIN)/python bench/teacher_prefix_cache.py
 
 clean:
 	rm -rf $(VENV) warehouse.duckdb runs .pytest_cache

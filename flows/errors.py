@@ -25,6 +25,6 @@ def friendly(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except EXPECTED as exc:
-            _stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+            _stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
     return wrapper

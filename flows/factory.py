@@ -35,7 +35,7 @@ def _recipe_json(recipe: Recipe) -> dict:
     return {"source": recipe.source, **recipe.raw}
 
 
-@flow(name="factory", log_prints=True)
+@flow(name="factory")
 def factory(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
     """Seeds -> prompts -> generations -> verdicts -> curated -> snapshot -> student -> evaluations."""
     cfg = load_recipe(recipe)
@@ -55,7 +55,7 @@ def factory(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
     return summary
 
 
-@flow(name="refresh", log_prints=True)
+@flow(name="refresh")
 def refresh(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
     """The scheduled part: new seeds and prompts are generated, verified and curated."""
     cfg = load_recipe(recipe)

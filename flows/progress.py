@@ -46,7 +46,17 @@ def _log_lines(label: str, total: int, every_s: float) -> Callable[..., None]:
         last, elapsed = now, now - began
         rate = f", {tokens / elapsed:.0f} tok/s" if tokens is not None else ""
         eta = elapsed / done * (total - done)
-        print(f"{label}: {done}/{total} ({100 * done / total:.0f}%), {elapsed:.0f}s elapsed, eta {eta:.0f}s{rate}",
-              flush=True)
+        _emit(f"{label}: {done}/{total} ({100 * done / total:.0f}%), {elapsed:.0f}s elapsed, eta {eta:.0f}s{rate}")
 
     return advance
+
+
+def _emit(line: str) -> None:
+    """To the Prefect run log inside a flow (it reaches the UI), else to stdout."""
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        get_run_logger().info(line)
+    except MissingContextError:
+        print(line, flush=True)

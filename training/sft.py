@@ -64,7 +64,9 @@ def _fit(dataset, cfg: TrainConfig, output_dir: Path) -> dict:
         lr_scheduler_type="cosine", warmup_steps=0.05,  # a float < 1 is a ratio of total steps
         logging_steps=5, logging_first_step=True, save_strategy="no",
         report_to="none", bf16=False, fp16=False, use_cpu=not torch.cuda.is_available(),
-        disable_tqdm=False,
+        # TRL turns activation checkpointing on by default; for a 135M model it only
+        # trades ~30% more compute for memory we do not need.
+        activation_checkpointing=False,
     )
     trainer = SFTTrainer(model=str(resolve_model(cfg.base_model)), args=args, train_dataset=dataset,
                          peft_config=_lora(cfg) if cfg.lora else None)
