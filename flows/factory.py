@@ -58,23 +58,24 @@ def factory(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
 @flow(name="refresh")
 def refresh(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
     """The scheduled part: new seeds and prompts are generated, verified and curated."""
-    cfg = load_recipe(recipe)
-    inputs = load_inputs(cfg)
-    wh = _open(warehouse)
-    with tracked_run(wh, "refresh", cfg.name, _recipe_json(cfg)) as run_id:
-        register_inputs(wh, inputs, run_id)
-        return {"generate": generate(wh, cfg, inputs, run_id), "verify": verify(wh, run_id),
-                "curate": curate(wh, run_id, cfg.curate.max_per_prompt)}
+    return _data_stages("refresh", recipe, warehouse, with_curation=True)
 
 
 @flow(name="generate")
 def generate_flow(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
+    return _data_stages("generate", recipe, warehouse, with_curation=False)
+
+
+def _data_stages(name: str, recipe: str, warehouse: str | None, with_curation: bool) -> dict:
     cfg = load_recipe(recipe)
-    inputs = load_inputs(cfg)
+    inputs = load_inputs(cfg)  # raises before anything is written
     wh = _open(warehouse)
-    with tracked_run(wh, "generate", cfg.name, _recipe_json(cfg)) as run_id:
+    with tracked_run(wh, name, cfg.name, _recipe_json(cfg)) as run_id:
         register_inputs(wh, inputs, run_id)
-        return {"generate": generate(wh, cfg, inputs, run_id), "verify": verify(wh, run_id)}
+        out = {"generate": generate(wh, cfg, inputs, run_id), "verify": verify(wh, run_id)}
+        if with_curation:
+            out["curate"] = curate(wh, run_id, cfg.curate.max_per_prompt)
+        return out
 
 
 @flow(name="curate")

@@ -70,13 +70,13 @@ def evaluate(wh: Warehouse, players: list[Contestant], cfg: EvalConfig, run_id: 
     answered: dict[str, tuple[str, list[str]]] = {}  # decode key -> (role, responses)
     results = []
     for player in players:
-        evaluation_id = stable_id(player.role, player.decode_key(cfg), player.training_run_id, prompt_ids)
+        key = player.decode_key(cfg)
+        evaluation_id = stable_id(player.role, key, player.training_run_id, prompt_ids)
         existing = wh.query("SELECT * FROM evaluations WHERE evaluation_id = ?", [evaluation_id])
         if existing:
             results.append(existing[0])
             continue
-        key = player.decode_key(cfg)
-        shared_with, responses, latency = None, None, None
+        shared_with, latency = None, None
         if key in answered:
             shared_with, responses = answered[key]
         else:

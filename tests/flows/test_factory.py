@@ -124,3 +124,21 @@ def test_bad_input_stops_before_anything_is_written(prefect_api, project):
     assert err.value.line == 7 and "unknown domain 'physics'" in str(err.value)
     assert not db.exists(), "validation happens before the warehouse is even created"
     assert ScriptedTeacher.history == []
+
+
+def test_scheduled_refresh_only_asks_for_new_seeds(prefect_api, project):
+    from flows.factory import refresh
+    from warehouse.db import Warehouse
+
+    recipe, db = project
+    first = refresh(recipe=str(recipe), warehouse=str(db))
+    assert first["generate"]["requested"] == 8 and first["curate"]["kept"] == 3
+    seeds = recipe.parent / "seeds.jsonl"
+    seeds.write_text(seeds.read_text() + '\n{"id": "a5", "domain": "math", "question": "What is 2 + 3?", '
+                                          '"answer": "5", "note": "same text, new seed"}')
+    ScriptedTeacher.history = []
+    second = refresh(recipe=str(recipe), warehouse=str(db))
+    assert [r.prompt for r in ScriptedTeacher.history] == ["What is 2 + 3?"] * 2
+    assert second["generate"]["requested"] == 2
+    assert second["curate"] == {"considered": 2, "kept": 1, "rejected": {"not_verified": 1}}
+    assert Warehouse(db).scalar("SELECT count(*) FROM runs WHERE flow = 'refresh' AND status = 'completed'") == 2
