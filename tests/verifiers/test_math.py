@@ -224,3 +224,10 @@ def test_concurrent_callers_share_the_pool(verifier: MathVerifier) -> None:
         th.join(30.0)
     assert sorted(results) == [0, 1, 2]
     assert all(v.reason == "correct" for vs in results.values() for v in vs)
+
+
+def test_batch_uses_the_verifiers_own_timeout_by_default() -> None:
+    t0 = time.monotonic()
+    [hang] = MathVerifier(timeout_s=1.0, workers=1).verify_batch([(SYMPY_HANG, "3")])
+    assert hang.reason == "timeout"
+    assert time.monotonic() - t0 < 5.0, "the 1 s budget given to the verifier applies, not the 5 s default"

@@ -26,7 +26,7 @@ from verifiers.math.equivalence import answers_equivalent
 from verifiers.math.extract import extract_answer
 from verifiers.math.latex import latex_to_sympy_str
 from verifiers.math.normalize import normalize_answer
-from verifiers.math.pool import get_pool as _get_pool  # the tests inspect the shared pool
+from verifiers.math.pool import get_pool as _get_pool  # noqa: F401 (the tests inspect the shared pool)
 from verifiers.math.verifier import MathVerifier
 
 __all__ = [

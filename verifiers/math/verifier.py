@@ -23,9 +23,11 @@ class MathVerifier:
     def verify_batch(
         self,
         pairs: list[tuple[str, str]],
-        timeout_s: float = 5.0,
+        timeout_s: float | None = None,
         workers: int | None = None,
     ) -> list[Verdict]:
+        """Verdicts in input order; `timeout_s` and `workers` default to the verifier's own."""
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
         if not timeout_s > 0:
             raise ValueError("timeout_s must be positive")
         pairs = [("" if r is None else str(r), "" if f is None else str(f)) for r, f in pairs]
