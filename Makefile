@@ -27,7 +27,9 @@ test: install
 	$(BIN)/python -m pytest -q
 
 bench: install
+	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python bench/teacher_prefix_cache.py
+	$(BIN)/python bench/math_verifier.py
 
 clean:
 	rm -rf $(VENV) warehouse.duckdb runs .pytest_cache

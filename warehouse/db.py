@@ -51,30 +51,24 @@ def now() -> datetime:
 
 
 def _is_lock_error(exc: Exception) -> bool:
-    text = str(exc)
-    return "lock" in text.lower() or "Conflicting lock" in text
+    return "lock" in str(exc).lower()
 
 
 class Warehouse:
-    """A DuckDB file (or `:memory:` for tests) with the project's schema."""
+    """A DuckDB file with the project's schema; every method opens and closes its own connection."""
 
     def __init__(self, path: str | Path | None = None, lock_timeout_s: float = 60.0):
         self.path = str(path or default_path())
         self.lock_timeout_s = lock_timeout_s
-        self._memory = duckdb.connect(":memory:") if self.path == ":memory:" else None
 
     def init(self) -> list[str]:
         """Create the file if needed and apply pending migrations."""
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as con:
             return migrations.apply(con)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        if self._memory is not None:
-            yield self._memory
-            return
         if read_only and not Path(self.path).exists():
             raise FileNotFoundError(f"no warehouse at {self.path}: run `distill init` or a flow first")
         con = self._open(read_only)
