@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -60,7 +61,7 @@ def show(name: Annotated[str, typer.Argument(help="snapshot name or id")],
 
     wh = Warehouse(warehouse)
     snap = get_snapshot(wh, name)
-    console.print_json(data=snap, default=str)
+    console.print_json(data={**snap, "spec": json.loads(snap["spec"])}, default=str)
     print_rows(console, wh.query("""
         SELECT r.kind, coalesce(p.domain, 'general') AS domain, count(*) AS rows
         FROM snapshot_rows r LEFT JOIN generations g USING (generation_id) LEFT JOIN prompts p USING (prompt_id)

@@ -23,7 +23,9 @@ def load_deployments(file: str | Path) -> list:
     spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     deployments = []
     for entry in spec.get("deployments") or []:
-        flow = load_flow_from_entrypoint(entry["entrypoint"])
+        # Entrypoints are relative to prefect.yaml, not to wherever `distill serve` is run from.
+        file, _, func = entry["entrypoint"].rpartition(":")
+        flow = load_flow_from_entrypoint(f"{(path.parent / file).resolve()}:{func}")
         crons = [s["cron"] for s in entry.get("schedules") or [] if "cron" in s]
         deployments.append(flow.to_deployment(name=entry["name"], cron=crons[0] if crons else None,
                                               parameters=entry.get("parameters") or {},

@@ -29,7 +29,8 @@ def test_unknown_recipe_lists_the_known_ones():
         load_recipe("no-such-recipe")
 
 
-def test_prefect_yaml_declares_a_scheduled_refresh():
+def test_prefect_yaml_declares_a_scheduled_refresh(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # entrypoints resolve against prefect.yaml, not the working directory
     [deployment] = load_deployments(ROOT / "prefect.yaml")
     assert deployment.name == "refresh-quickstart"
     assert deployment.parameters == {"recipe": "quickstart"}
