@@ -86,6 +86,11 @@ def load_recipe(name_or_path: str) -> Recipe:
     for key in ("seeds", "templates", "teacher"):
         if key not in raw:
             raise InputError(path, None, f"missing `{key}:`", "see recipes/quickstart.yaml")
+    max_prompts = raw.get("max_prompts")
+    if max_prompts is not None and (not isinstance(max_prompts, int) or isinstance(max_prompts, bool)
+                                    or max_prompts < 1):
+        raise InputError(path, _line_of(path, "max_prompts"), f"max_prompts must be a positive integer, "
+                         f"got {max_prompts!r}", "set a count of train prompts, or null for all")
     base = path.parent.parent if path.parent.name == "recipes" else path.parent
     sections = {name: _section(path, name, cls, raw.get(name) or {}) for name, cls in SECTIONS.items()}
     if sections["teacher"].backend not in BACKENDS:
@@ -95,7 +100,7 @@ def load_recipe(name_or_path: str) -> Recipe:
         name=str(raw.get("name", path.stem)), source=str(path),
         seeds=[str(_resolve(base, p)) for p in _as_list(raw["seeds"])],
         templates={d: str(_resolve(base, p)) for d, p in dict(raw["templates"]).items()},
-        max_prompts=raw.get("max_prompts"), raw=raw, **sections,
+        max_prompts=max_prompts, raw=raw, **sections,
     )
 
 

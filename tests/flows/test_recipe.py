@@ -35,3 +35,13 @@ def test_prefect_yaml_declares_a_scheduled_refresh(tmp_path, monkeypatch):
     assert deployment.name == "refresh-quickstart"
     assert deployment.parameters == {"recipe": "quickstart"}
     assert deployment.schedules[0].schedule.cron == "0 */6 * * *"
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many", "2.5"])
+def test_max_prompts_must_be_a_positive_count(tmp_path, value):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"seeds: [{ROOT / 'examples/math/seeds.jsonl'}]\ntemplates: {{math: {ROOT / 'examples/templates/math.j2'}}}\n"
+                      f"teacher: {{}}\nmax_prompts: {value}\n")
+    with pytest.raises(InputError) as err:
+        load_recipe(str(recipe))
+    assert err.value.line == 4 and "max_prompts must be a positive integer" in err.value.problem
