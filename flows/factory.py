@@ -16,7 +16,7 @@ from prefect import flow
 from flows.curate import curate
 from flows.evaluate import evaluate
 from flows.generate import generate, register_inputs
-from flows.recipe import Recipe, load_inputs, load_recipe
+from flows.recipe import Recipe, check_credentials, load_inputs, load_recipe
 from flows.runs import tracked_run
 from flows.snapshot import snapshot
 from flows.train import train
@@ -40,6 +40,7 @@ def factory(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
     """Seeds -> prompts -> generations -> verdicts -> curated -> snapshot -> student -> evaluations."""
     cfg = load_recipe(recipe)
     inputs = load_inputs(cfg)  # raises before anything is written
+    check_credentials(cfg)
     wh = _open(warehouse)
     with tracked_run(wh, "factory", cfg.name, _recipe_json(cfg)) as run_id:
         summary = {"run_id": run_id, "recipe": cfg.name, "registered": register_inputs(wh, inputs, run_id)}
@@ -69,6 +70,7 @@ def generate_flow(recipe: str = "quickstart", warehouse: str | None = None) -> d
 def _data_stages(name: str, recipe: str, warehouse: str | None, with_curation: bool) -> dict:
     cfg = load_recipe(recipe)
     inputs = load_inputs(cfg)  # raises before anything is written
+    check_credentials(cfg)
     wh = _open(warehouse)
     with tracked_run(wh, name, cfg.name, _recipe_json(cfg)) as run_id:
         register_inputs(wh, inputs, run_id)
@@ -110,14 +112,16 @@ def eval_flow(training_run_id: str | None = None, recipe: str = "quickstart", wa
 
 
 def totals(wh: Warehouse, cfg: Recipe) -> dict:
-    """Warehouse-wide figures for the summary table (for this recipe's teacher)."""
+    """Warehouse-wide figures for the summary table (for this recipe's teachers)."""
+    ids = [t.teacher_id for t in cfg.teachers]
     return wh.query("""
         SELECT
           (SELECT count(*) FROM prompts WHERE split = 'train') AS train_prompts,
           (SELECT count(*) FROM prompts WHERE split = 'eval') AS eval_prompts,
-          (SELECT count(*) FROM generations WHERE teacher_id = ?) AS generations,
-          (SELECT count(DISTINCT prompt_id) FROM generations WHERE teacher_id = ?) AS prompts_sent,
+          (SELECT count(*) FROM generations WHERE list_contains(?, teacher_id)) AS generations,
+          (SELECT count(DISTINCT prompt_id) FROM generations WHERE list_contains(?, teacher_id)) AS prompts_sent,
           (SELECT avg(passed::INT) FROM verifications v JOIN generations g USING (generation_id)
-            WHERE g.teacher_id = ?) AS verified_rate,
+            WHERE list_contains(?, g.teacher_id)) AS verified_rate,
+          (SELECT count(*) FROM request_failures WHERE resolved_at IS NULL) AS failed_requests,
           (SELECT count(*) FROM curated) AS curated
-    """, [cfg.teacher.teacher_id] * 3)[0]
+    """, [ids] * 3)[0]

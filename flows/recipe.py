@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 from generators.seeds import InputError, Seed, load_seeds
-from generators.teachers import BACKENDS, TeacherConfig
+from generators.teachers import BACKENDS, BudgetConfig, Price, TeacherConfig
+from generators.teachers.budget import parse_prices
 from generators.templates import Prompt, Template, load_template, render_prompts
 from training.config import EvalConfig, SnapshotSpec, TrainConfig
 
@@ -34,12 +35,27 @@ class Recipe:
     seeds: list[str]
     templates: dict[str, str]
     teacher: TeacherConfig
+    routes: dict[str, TeacherConfig] = field(default_factory=dict)  # domain -> its own teacher
     max_prompts: int | None = None  # train prompts sent to the teacher (None = all)
+    budget: BudgetConfig = BudgetConfig()
+    prices: dict[str, Price] = field(default_factory=dict)
     curate: CurateConfig = CurateConfig()
     snapshot: SnapshotSpec = SnapshotSpec()
     train: TrainConfig = TrainConfig()
     eval: EvalConfig = EvalConfig()
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def teacher_for(self, domain: str) -> TeacherConfig:
+        return self.routes.get(domain, self.teacher)
+
+    @property
+    def teachers(self) -> list[TeacherConfig]:
+        """Every distinct teacher the recipe may call, the default first."""
+        out = [self.teacher]
+        for cfg in self.routes.values():
+            if cfg not in out:
+                out.append(cfg)
+        return out
 
 
 @dataclass(frozen=True)
@@ -54,9 +70,11 @@ class Inputs:
         return [p for p in self.prompts if p.seed.split == name]
 
 
-SECTIONS = {"teacher": TeacherConfig, "curate": CurateConfig, "snapshot": SnapshotSpec,
+SECTIONS = {"teacher": TeacherConfig, "budget": BudgetConfig, "curate": CurateConfig, "snapshot": SnapshotSpec,
             "train": TrainConfig, "eval": EvalConfig}
-TOP_KEYS = {"name", "seeds", "templates", "max_prompts", *SECTIONS}
+TOP_KEYS = {"name", "seeds", "templates", "max_prompts", "teachers", "prices", *SECTIONS}
+NO_KEYS_FIX = ("export the key in an environment variable and set `api_key_env: NAME`, or store it in a "
+               "Prefect Secret block and set `api_key_secret: BLOCK`")
 
 
 def resolve_recipe_path(name_or_path: str) -> Path:
@@ -92,16 +110,68 @@ def load_recipe(name_or_path: str) -> Recipe:
         raise InputError(path, _line_of(path, "max_prompts"), f"max_prompts must be a positive integer, "
                          f"got {max_prompts!r}", "set a count of train prompts, or null for all")
     base = path.parent.parent if path.parent.name == "recipes" else path.parent
+    for section in (raw.get("teacher"), *(dict(raw.get("teachers") or {}).values())):
+        if isinstance(section, dict) and "api_key" in section:
+            raise InputError(path, _line_of(path, "api_key"), "a recipe must not contain an API key (recipes are "
+                             "stored in the warehouse and shown in logs)", NO_KEYS_FIX)
     sections = {name: _section(path, name, cls, raw.get(name) or {}) for name, cls in SECTIONS.items()}
-    if sections["teacher"].backend not in BACKENDS:
-        raise InputError(path, _line_of(path, "backend"), f"unknown teacher backend {sections['teacher'].backend!r}",
-                         f"use one of: {', '.join(sorted(BACKENDS))}")
+    routes = _routes(path, raw, sections["teacher"])
+    try:
+        prices = parse_prices(raw.get("prices"))
+    except ValueError as exc:
+        raise InputError(path, _line_of(path, "prices"), f"malformed price table: {exc}",
+                         "write `prices: {MODEL: {input_per_mtok: 0.5, output_per_mtok: 1.5}}` in dollars per "
+                         "million tokens") from None
+    for cfg in [sections["teacher"], *routes.values()]:
+        if cfg.backend not in BACKENDS:
+            raise InputError(path, _line_of(path, "backend"), f"unknown teacher backend {cfg.backend!r}",
+                             f"use one of: {', '.join(sorted(BACKENDS))}")
+        if sections["budget"].max_cost_usd is not None and cfg.model not in prices:
+            raise InputError(path, _line_of(path, "max_cost_usd"), f"budget.max_cost_usd needs a price for model "
+                             f"{cfg.model!r}", f"add `{cfg.model}: {{input_per_mtok: ..., output_per_mtok: ...}}` "
+                             "under `prices:`")
     return Recipe(
         name=str(raw.get("name", path.stem)), source=str(path),
         seeds=[str(_resolve(base, p)) for p in _as_list(raw["seeds"])],
         templates={d: str(_resolve(base, p)) for d, p in dict(raw["templates"]).items()},
-        max_prompts=max_prompts, raw=raw, **sections,
+        max_prompts=max_prompts, routes=routes, prices=prices, raw=raw, **sections,
     )
+
+
+def _routes(path: Path, raw: dict, default: TeacherConfig) -> dict[str, TeacherConfig]:
+    """`teachers: {domain: {overrides}}`: each domain's teacher is the default teacher with those fields changed."""
+    routes = raw.get("teachers") or {}
+    if not isinstance(routes, dict):
+        raise InputError(path, _line_of(path, "teachers"), "`teachers:` must map a domain to teacher settings",
+                         "e.g. `teachers: {code: {model: deepseek-reasoner}}`")
+    domains = set(dict(raw["templates"]))
+    out = {}
+    for domain, overrides in routes.items():
+        if domain not in domains:
+            raise InputError(path, _line_of(path, str(domain)), f"`teachers.{domain}` routes a domain with no "
+                             "template", f"route one of: {', '.join(sorted(domains))}")
+        if not isinstance(overrides, dict):
+            raise InputError(path, _line_of(path, str(domain)), f"`teachers.{domain}` must be a mapping",
+                             "give the teacher fields that differ from `teacher:`")
+        merged = {**dataclasses.asdict(default), **overrides}
+        out[str(domain)] = _section(path, f"teachers.{domain}", TeacherConfig, merged)
+    return out
+
+
+def check_credentials(recipe: Recipe) -> None:
+    """Every API teacher can find its key: raise InputError before the first request if not."""
+    from generators.teachers.openai_api import MissingApiKey, resolve_api_key
+
+    for cfg in recipe.teachers:
+        if cfg.backend != "openai":
+            continue
+        try:
+            resolve_api_key(cfg)
+        except MissingApiKey as exc:
+            where = "api_key_secret" if cfg.api_key_secret else "api_key_env"
+            raise InputError(recipe.source, _line_of(Path(recipe.source), where) or _line_of(Path(recipe.source),
+                             "teacher"), f"no API key for teacher {cfg.model!r}: {exc}",
+                             f"{NO_KEYS_FIX}; for an endpoint without auth set `api_key_env: null`") from None
 
 
 def load_inputs(recipe: Recipe) -> Inputs:

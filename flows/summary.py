@@ -11,8 +11,8 @@ from rich.table import Table
 
 from warehouse.db import Warehouse
 
-TABLES = ("runs", "seeds", "templates", "prompts", "teachers", "generations", "verifications", "rejections",
-          "curated", "snapshots", "snapshot_rows", "training_runs", "evaluations", "evaluation_items")
+TABLES = ("runs", "seeds", "templates", "prompts", "teachers", "generations", "generation_logprobs",
+          "request_failures", "verifications", "rejections", "curated", "snapshots", "snapshot_rows", "training_runs", "evaluations", "evaluation_items")
 
 
 def print_summary(console: Console, s: dict) -> None:
@@ -25,12 +25,18 @@ def print_summary(console: Console, s: dict) -> None:
         ("prompts (train / eval)", f"{t['train_prompts']} / {t['eval_prompts']}"),
         ("prompts sent to the teacher", str(t["prompts_sent"])),
         ("generations (new this run)", f"{t['generations']} ({s['generate'].get('stored', 0)})"),
+        ("failed requests (retried next run)", str(t["failed_requests"])),
         ("verified", f"{100 * rate:.1f}%" if rate is not None else "-"),
         ("kept after curation + dedup", str(t["curated"])),
         ("snapshot", f"{snap['name']}"),
         ("snapshot rows (distilled / general)", f"{snap['n_distilled']} / {snap['n_general']}"),
         ("training steps / final loss", f"{tr['steps']} / {tr['train_loss']:.4f}"),
     ]
+    spent = s["generate"].get("spent") or {}
+    if spent.get("cost_usd"):
+        rows.insert(4, ("teacher spend this run", f"${spent['cost_usd']:.4f}"))
+    if spent.get("stopped"):
+        rows.insert(4, ("generation stopped", spent["stopped"]))
     for name, value in rows:
         table.add_row(name, value)
     for e in s["eval"]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generators.teachers import Completion, Request, Teacher, TeacherConfig
+from generators.teachers import Budget, Completion, Request, Teacher, TeacherConfig
 
 
 class ScriptedTeacher(Teacher):
@@ -20,12 +20,14 @@ class ScriptedTeacher(Teacher):
         super().__init__(config)
         self.script = script
 
-    def generate(self, requests: list[Request]) -> Iterator[list[Completion]]:
+    def generate(self, requests: list[Request], budget: Budget | None = None) -> Iterator[list[Completion]]:
         size = self.config.batch_size
-        for start in range(0, len(requests), size):
-            batch = requests[start:start + size]
-            ScriptedTeacher.history.extend(batch)
-            yield [self._answer(r) for r in batch]
+        batches = [requests[start:start + size] for start in range(0, len(requests), size)]
+        return self.within_budget(batches, budget, self._answer_all)
+
+    def _answer_all(self, batch: list[Request]) -> list[Completion]:
+        ScriptedTeacher.history.extend(batch)
+        return [self._answer(r) for r in batch]
 
     def _answer(self, r: Request) -> Completion:
         options = self.script.get(r.prompt, ["I do not know."])

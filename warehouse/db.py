@@ -60,6 +60,7 @@ class Warehouse:
     def __init__(self, path: str | Path | None = None, lock_timeout_s: float = 60.0):
         self.path = str(path or default_path())
         self.lock_timeout_s = lock_timeout_s
+        self._json_columns: dict[str, set[str]] = {}
 
     def init(self) -> list[str]:
         """Create the file if needed and apply pending migrations."""
@@ -114,15 +115,20 @@ class Warehouse:
         """Insert rows in one Arrow batch, ignoring rows whose primary key exists; return rows inserted."""
         if not rows:
             return 0
-        batch = pa.Table.from_pylist([_encode(r) for r in rows])
         if con is not None:
-            return _insert_batch(con, table, batch)
+            return self._insert(con, table, rows)
         with self.connect() as own:
-            return _insert_batch(own, table, batch)
+            return self._insert(own, table, rows)
 
-
-def _encode(row: dict) -> dict:
-    return {k: json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v for k, v in row.items()}
+    def _insert(self, con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict]) -> int:
+        if table not in self._json_columns:
+            self._json_columns[table] = {name for name, kind in con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+                [table]).fetchall() if kind == "JSON"}
+        json_cols = self._json_columns[table]
+        encoded = [{k: json.dumps(v, sort_keys=True) if k in json_cols and isinstance(v, (dict, list)) else v
+                    for k, v in r.items()} for r in rows]
+        return _insert_batch(con, table, pa.Table.from_pylist(encoded))
 
 
 def _insert_batch(con: duckdb.DuckDBPyConnection, table: str, batch: pa.Table) -> int:

@@ -201,6 +201,34 @@ def m004_training_and_evaluation(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+@migration
+def m005_teacher_requests(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE TABLE request_failures (
+            generation_id VARCHAR PRIMARY KEY, -- the generation this request would have produced
+            prompt_id VARCHAR NOT NULL,
+            teacher_id VARCHAR NOT NULL,
+            sample_index INTEGER NOT NULL,
+            error_type VARCHAR NOT NULL,       -- rate_limited | server_error | timeout | connection | malformed | http_4xx
+            status_code INTEGER,
+            message VARCHAR NOT NULL,
+            attempts INTEGER NOT NULL,         -- summed over every run that tried
+            run_id VARCHAR NOT NULL,           -- the last run that failed it
+            first_failed_at TIMESTAMP NOT NULL,
+            last_failed_at TIMESTAMP NOT NULL,
+            resolved_at TIMESTAMP              -- set when a later run stored the generation
+        );
+        CREATE TABLE generation_logprobs (
+            generation_id VARCHAR PRIMARY KEY,
+            top_k INTEGER NOT NULL,
+            tokens VARCHAR[] NOT NULL,         -- the sampled tokens
+            logprobs FLOAT[] NOT NULL,         -- their log-probabilities
+            top_tokens VARCHAR[][] NOT NULL,   -- per position, the top-k alternatives
+            top_logprobs FLOAT[][] NOT NULL
+        );
+    """)
+
+
 def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply every pending migration in order, each in its own transaction; return their names."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from generators.teachers.base import Completion, Request, Teacher, TeacherConfig, generation_id
+from generators.teachers.base import Completion, Failure, Request, Teacher, TeacherConfig, generation_id
+from generators.teachers.budget import Budget, BudgetConfig, Price
 
 
 def _transformers(config: TeacherConfig) -> Teacher:
@@ -13,7 +14,20 @@ def _transformers(config: TeacherConfig) -> Teacher:
     return TransformersTeacher(config)
 
 
-BACKENDS: dict[str, Callable[[TeacherConfig], Teacher]] = {"transformers": _transformers}
+def _openai(config: TeacherConfig) -> Teacher:
+    from generators.teachers.openai_api import OpenAITeacher
+
+    return OpenAITeacher(config)
+
+
+def _vllm(config: TeacherConfig) -> Teacher:
+    from generators.teachers.vllm_teacher import VLLMTeacher
+
+    return VLLMTeacher(config)
+
+
+BACKENDS: dict[str, Callable[[TeacherConfig], Teacher]] = {
+    "transformers": _transformers, "openai": _openai, "vllm": _vllm}
 
 
 def build_teacher(config: TeacherConfig) -> Teacher:
@@ -24,4 +38,5 @@ def build_teacher(config: TeacherConfig) -> Teacher:
     return factory(config)
 
 
-__all__ = ["BACKENDS", "Completion", "Request", "Teacher", "TeacherConfig", "build_teacher", "generation_id"]
+__all__ = ["BACKENDS", "Budget", "BudgetConfig", "Completion", "Failure", "Price", "Request", "Teacher", "TeacherConfig",
+           "build_teacher", "generation_id"]

@@ -3,23 +3,31 @@
 A generation's id is derived from the prompt, the teacher config and the sample
 index (`generation_id`), so a rerun asks only for what the warehouse lacks.
 `n` and `batch_size` are not part of the teacher id: raising `n` later adds new
-sample indices under the same teacher instead of starting over.
+sample indices under the same teacher instead of starting over. Neither is the
+transport (endpoint, key, limits, timeouts, logprobs): moving a model to another
+endpoint or raising its quota must not re-request (and pay for) what is stored.
+
+`generate` yields batches of `Completion`s, and for remote backends `Failure`s:
+a request that failed after its last attempt, kept so that it is visible and
+retried by the next run instead of being lost.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from generators.teachers.budget import Budget
 from warehouse.db import stable_id
 
 
 @dataclass(frozen=True)
 class TeacherConfig:
-    backend: str = field(default="transformers", metadata={"help": "registry name: transformers"})
-    model: str = field(default="smollm2-135m-instruct", metadata={"help": "embedded name or local checkpoint dir"})
+    backend: str = field(default="transformers", metadata={"help": "registry name: transformers | openai | vllm"})
+    model: str = field(default="smollm2-135m-instruct",
+                       metadata={"help": "embedded name or local checkpoint dir; the API model name for openai"})
     temperature: float = field(default=0.7, metadata={"help": "0 = greedy"})
     top_p: float = 0.95
     n: int = field(default=4, metadata={"help": "samples per prompt"})
@@ -30,6 +38,23 @@ class TeacherConfig:
         default=(), metadata={"help": "worked examples shown to the teacher as earlier chat turns: "
                                       "[{user: ..., assistant: ...}, ...]; students never see them"})
     seed: int = 0
+    logprobs: int = field(default=0, metadata={"help": "top-k logprobs stored per token (0 = off; openai max 20)"})
+    # openai backend: transport, not part of the teacher id
+    base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible endpoint (default: "
+                                                                   "$OPENAI_BASE_URL, else api.openai.com)"})
+    api_key_env: str | None = field(default="OPENAI_API_KEY", metadata={
+        "help": "environment variable holding the key; null for endpoints without auth (vllm serve)"})
+    api_key_secret: str | None = field(default=None, metadata={"help": "Prefect Secret block with the key "
+                                                                         "(wins over api_key_env)"})
+    concurrency: int = field(default=16, metadata={"help": "requests in flight at once"})
+    requests_per_minute: float | None = field(default=None, metadata={"help": "token-bucket limit (null = none)"})
+    tokens_per_minute: float | None = field(default=None, metadata={"help": "token-bucket limit on prompt + "
+                                                                            "max completion tokens (null = none)"})
+    max_attempts: int = field(default=6, metadata={"help": "tries per request before it is recorded as failed"})
+    timeout_s: float = field(default=120.0, metadata={"help": "per-request timeout"})
+    # vllm backend
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.9
 
     def __post_init__(self) -> None:
         shots = tuple(self._shot(s) for s in self.few_shot)
@@ -38,6 +63,14 @@ class TeacherConfig:
             raise ValueError("teacher n, max_tokens and batch_size must be >= 1")
         if not 0 <= self.temperature <= 5 or not 0 < self.top_p <= 1:
             raise ValueError("teacher temperature must be in [0, 5] and top_p in (0, 1]")
+        if not 0 <= self.logprobs <= 20:
+            raise ValueError("teacher logprobs (top-k) must be in [0, 20]")
+        if self.concurrency < 1 or self.max_attempts < 1 or self.timeout_s <= 0:
+            raise ValueError("teacher concurrency and max_attempts must be >= 1 and timeout_s > 0")
+        for name in ("requests_per_minute", "tokens_per_minute"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+                raise ValueError(f"teacher {name} must be a positive number or null")
 
     @property
     def sampling(self) -> dict[str, Any]:
@@ -81,6 +114,19 @@ class Completion:
     completion_tokens: int
     latency_s: float
     cost_usd: float = 0.0
+    reasoning: str | None = None  # given apart by the API (DeepSeek `reasoning_content`), else parsed from text
+    logprobs: dict | None = None  # {"tokens", "logprobs", "top_tokens", "top_logprobs"}: parallel lists
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A request that still failed after its last attempt (or could not be retried)."""
+
+    key: str
+    error_type: str  # rate_limited | server_error | timeout | connection | malformed | bad_request | ...
+    message: str
+    attempts: int
+    status_code: int | None = None
 
 
 class Teacher(ABC):
@@ -96,8 +142,30 @@ class Teacher(ABC):
         return [*system, *shots, {"role": "user", "content": prompt}]
 
     @abstractmethod
-    def generate(self, requests: list[Request]) -> Iterator[list[Completion]]:
-        """Answer every request, yielding completed batches so callers can store them as they come."""
+    def generate(self, requests: list[Request], budget: Budget | None = None) -> Iterator[list[Completion | Failure]]:
+        """Answer every request, yielding completed batches so callers can store them as they come.
+
+        With a `budget`, stop before a request that would exceed it (`budget.stopped` says why).
+        """
+
+    def prompt_estimate(self, prompt: str) -> int:
+        """Tokens the chat for `prompt` will take, over-estimated (~3 characters per token + per-message overhead)."""
+        return sum(len(m["content"]) // 3 + 4 for m in self.messages(prompt))
+
+    def within_budget(self, batches: Iterable[list[Request]], budget: Budget | None,
+                      run: Callable[[list[Request]], list[Completion]]) -> Iterator[list[Completion]]:
+        """For local backends: run batch after batch while the budget admits each batch's worst case."""
+        for batch in batches:
+            held = None
+            if budget is not None:
+                held = budget.reserve(self.config.model, len(batch), sum(self.prompt_estimate(r.prompt) for r in batch),
+                                      self.config.max_tokens * len(batch))
+                if held is None:
+                    return
+            done = run(batch)
+            if held is not None:
+                budget.settle(held, sum(c.prompt_tokens for c in done), sum(c.completion_tokens for c in done))
+            yield done
 
     def close(self) -> None:
         """Release the model; the default holds nothing."""

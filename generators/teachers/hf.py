@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 from generators.local_models import resolve_model
 from generators.teachers.base import Completion, Request, Teacher, TeacherConfig
+from generators.teachers.budget import Budget
 
 
 def load_causal_lm(model: str, adapter: str | None = None):
@@ -60,15 +61,19 @@ class TransformersTeacher(Teacher):
             cache = self.model(input_ids=ids, use_cache=True).past_key_values
         return text, cache
 
-    def generate(self, requests: list[Request]) -> Iterator[list[Completion]]:
-        import torch
-
+    def generate(self, requests: list[Request], budget: Budget | None = None) -> Iterator[list[Completion]]:
         order = sorted(requests, key=lambda r: (len(r.prompt), r.key))
         size = self.config.batch_size
-        for start in range(0, len(order), size):
-            batch = order[start:start + size]
-            torch.manual_seed(self.config.seed + start)
-            yield self._batch(batch)
+        batches = [order[start:start + size] for start in range(0, len(order), size)]
+        offset = {r.key: i for i, r in enumerate(order)}
+
+        def seeded(batch: list[Request]) -> list[Completion]:
+            import torch
+
+            torch.manual_seed(self.config.seed + offset[batch[0].key])  # as before budgets: seed + batch start
+            return self._batch(batch)
+
+        return self.within_budget(batches, budget, seeded)
 
     def _batch(self, batch: list[Request]) -> list[Completion]:
         import torch

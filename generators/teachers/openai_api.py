@@ -1,0 +1,309 @@
+"""The `openai` backend: any OpenAI-compatible chat endpoint (OpenAI, DeepSeek, vllm serve, SGLang, Ollama).
+
+How a run of many requests uses its quota and survives faults:
+
+* One request per sample (`Request`), sent by `AsyncOpenAI` on an event loop in
+  a background thread; `generate` yields what has arrived so the caller can
+  store it at once. The SDK's own retries are off: this module decides.
+* At most `concurrency` requests are on the wire. Token buckets for
+  `requests_per_minute` and `tokens_per_minute` (prompt estimate + max_tokens,
+  corrected by the reported usage) are passed before a slot is taken.
+* 429, 5xx, timeouts, connection errors and malformed bodies are retried up to
+  `max_attempts` with exponential backoff and full jitter; a `Retry-After`
+  (or `retry-after-ms`) header sets the wait instead. Waiting happens *outside*
+  the concurrency slot, so one throttled request never idles a slot.
+* 400/413/422 (this prompt is bad) fail the request at once; 401/403/404 (bad
+  key, unknown model, wrong URL) stop the whole run with `TeacherUnavailable`,
+  since every other request would fail the same way.
+* A request that fails its last attempt comes back as a `Failure` with its
+  error: the flow records it in `request_failures` and the next run retries it.
+* A `Budget` is reserved (worst case) before each send and settled with the
+  reported usage: the run stops at a cap instead of crossing it.
+* The request's generation id travels as an `Idempotency-Key` header, for
+  gateways that de-duplicate on it.
+
+Reasoning comes from `message.reasoning_content` (DeepSeek, older vLLM) or
+`message.reasoning` (newer vLLM) when the endpoint gives it apart; otherwise the
+caller parses `<think>` tags from the text. With `logprobs: k` the top-k
+alternatives of every generated token are kept as parallel lists.
+
+The API key is read from the environment variable the recipe names, or from a
+Prefect Secret block; it is never part of a config, a row, a log line or an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from generators.teachers.base import Completion, Failure, Request, Teacher, TeacherConfig
+from generators.teachers.budget import Budget
+
+_DONE = object()
+RETRYABLE_STATUS = {408, 409, 429} | set(range(500, 600))
+FATAL_STATUS = {401, 403, 404}
+MAX_WAIT_S = 600.0
+
+
+class MissingApiKey(RuntimeError):
+    pass
+
+
+class TeacherUnavailable(RuntimeError):
+    """The endpoint refuses every request (bad key, unknown model, wrong URL): stop the run."""
+
+
+def resolve_api_key(cfg: TeacherConfig) -> str:
+    """The key from the Prefect Secret block or the environment variable the recipe names."""
+    if cfg.api_key_secret:
+        from prefect.blocks.system import Secret
+
+        try:
+            return Secret.load(cfg.api_key_secret).get()
+        except ValueError as exc:
+            raise MissingApiKey(f"Prefect Secret block {cfg.api_key_secret!r} not found ({exc})") from None
+    if cfg.api_key_env is None:
+        return "EMPTY"  # endpoints without auth (vllm serve, llama.cpp) still need a non-empty string
+    key = os.environ.get(cfg.api_key_env, "")
+    if not key:
+        raise MissingApiKey(f"environment variable {cfg.api_key_env} is not set")
+    return key
+
+
+@dataclass
+class _Bucket:
+    """A token bucket allowing one second of burst; a debit larger than that runs into debt."""
+
+    per_minute: float
+
+    def __post_init__(self) -> None:
+        self.rate = self.per_minute / 60.0
+        self.capacity = max(1.0, self.rate)
+        self.level = self.capacity
+        self.stamp = time.monotonic()
+
+    async def take(self, amount: float) -> None:
+        need = min(amount, self.capacity)
+        while True:
+            t = time.monotonic()
+            self.level = min(self.capacity, self.level + (t - self.stamp) * self.rate)
+            self.stamp = t
+            if self.level >= need:
+                self.level -= amount
+                return
+            await asyncio.sleep((need - self.level) / self.rate)
+
+    def refund(self, amount: float) -> None:
+        self.level = min(self.capacity, self.level + amount)
+
+
+class OpenAITeacher(Teacher):
+    def __init__(self, config: TeacherConfig, api_key: str | None = None):
+        super().__init__(config)
+        self._api_key = api_key if api_key is not None else resolve_api_key(config)
+        self.base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or None
+        self.errors = 0  # failed attempts so far (retried or not): the progress bar shows it
+
+    def __repr__(self) -> str:  # never show the key
+        return f"OpenAITeacher(model={self.config.model!r}, base_url={self.base_url!r})"
+
+    # -- the sync face: a thread runs the event loop, the caller iterates -------------------------------
+    def generate(self, requests: list[Request], budget: Budget | None = None) -> Iterator[list[Completion | Failure]]:
+        budget = budget if budget is not None else Budget()
+        results: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        thread = threading.Thread(target=lambda: asyncio.run(self._run(requests, budget, results, stop)),
+                                  name="openai-teacher", daemon=True)
+        thread.start()
+        try:
+            finished = False
+            while not finished:
+                batch = [results.get()]
+                while len(batch) < self.config.batch_size:
+                    try:
+                        batch.append(results.get_nowait())
+                    except queue.Empty:
+                        break
+                if batch[-1] is _DONE:
+                    finished = True
+                    batch.pop()
+                for item in batch:
+                    if isinstance(item, BaseException):
+                        raise item
+                if batch:
+                    yield batch
+        finally:
+            stop.set()
+            thread.join()
+
+    # -- the async engine -------------------------------------------------------------------------------
+    async def _run(self, requests: list[Request], budget: Budget, results: queue.Queue, stop: threading.Event):
+        import httpx
+        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+
+        cfg = self.config
+        limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
+        client = AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=cfg.timeout_s,
+                             http_client=DefaultAsyncHttpxClient(limits=limits, timeout=cfg.timeout_s))
+        slots = asyncio.Semaphore(cfg.concurrency)
+        rpm = _Bucket(cfg.requests_per_minute) if cfg.requests_per_minute else None
+        tpm = _Bucket(cfg.tokens_per_minute) if cfg.tokens_per_minute else None
+        todo = iter(requests)
+        active: set[asyncio.Task] = set()
+        max_active = cfg.concurrency * 4  # the rest wait in `todo`; sleeping retries do not hold slots
+        try:
+            while True:
+                while len(active) < max_active and not budget.stopped and not stop.is_set():
+                    r = next(todo, None)
+                    if r is None:
+                        break
+                    active.add(asyncio.create_task(self._one(client, r, budget, slots, rpm, tpm, results)))
+                if not active or stop.is_set():
+                    break
+                done, active = await asyncio.wait(active, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+                for t in done:
+                    t.result()  # re-raises TeacherUnavailable
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread
+            results.put(exc)
+        finally:
+            for t in active:
+                t.cancel()
+            await asyncio.gather(*active, return_exceptions=True)
+            await client.close()
+            results.put(_DONE)
+
+    async def _one(self, client, r: Request, budget: Budget, slots: asyncio.Semaphore,
+                   rpm: _Bucket | None, tpm: _Bucket | None, results: queue.Queue) -> None:
+        cfg = self.config
+        prompt_est = self.prompt_estimate(r.prompt)
+        worst = prompt_est + cfg.max_tokens
+        failure: Failure | None = None
+        for attempt in range(1, cfg.max_attempts + 1):
+            if rpm:
+                await rpm.take(1)
+            if tpm:
+                await tpm.take(worst)
+            async with slots:
+                held = budget.reserve(cfg.model, 1, prompt_est, cfg.max_tokens)
+                if held is None:
+                    return  # budget reached: the request stays pending for a later run
+                began = time.monotonic()
+                try:
+                    response = await client.chat.completions.create(**self._params(r))
+                    completion = self._completion(r, response, time.monotonic() - began)
+                except Exception as exc:  # noqa: BLE001 - classified below
+                    budget.release(held)
+                    if tpm:
+                        tpm.refund(worst)
+                    self.errors += 1
+                    failure, wait = self._classify(r, exc, attempt)
+                else:
+                    usage_tokens = completion.prompt_tokens + completion.completion_tokens
+                    if tpm:
+                        tpm.refund(worst - usage_tokens)
+                    cost = budget.settle(held, completion.prompt_tokens, completion.completion_tokens)
+                    results.put(_with_cost(completion, cost))
+                    return
+            if wait is None:  # not worth retrying
+                break
+            if attempt < cfg.max_attempts:
+                await asyncio.sleep(wait)  # outside the slot
+        results.put(failure)
+
+    def _params(self, r: Request) -> dict:
+        cfg = self.config
+        params = {"model": cfg.model, "messages": self.messages(r.prompt), "temperature": cfg.temperature,
+                  "top_p": cfg.top_p, "max_tokens": cfg.max_tokens, "n": 1, "seed": cfg.seed + r.sample_index,
+                  "extra_headers": {"Idempotency-Key": r.key}}
+        if cfg.logprobs:
+            params.update(logprobs=True, top_logprobs=cfg.logprobs)
+        return params
+
+    def _completion(self, r: Request, response, latency_s: float) -> Completion:
+        if not getattr(response, "choices", None):
+            raise ValueError("response has no choices")
+        choice = response.choices[0]
+        message = choice.message
+        extra = message.model_extra or {}
+        reasoning = getattr(message, "reasoning_content", None) or extra.get("reasoning_content") \
+            or extra.get("reasoning")
+        usage = response.usage
+        text = message.content or ""
+        return Completion(
+            key=r.key, text=text, finish_reason=choice.finish_reason or "stop",
+            prompt_tokens=usage.prompt_tokens if usage else self.prompt_estimate(r.prompt),
+            completion_tokens=usage.completion_tokens if usage else len(text) // 4,
+            latency_s=latency_s, reasoning=reasoning or None, logprobs=_compact_logprobs(choice.logprobs),
+        )
+
+    def _classify(self, r: Request, exc: Exception, attempt: int) -> tuple[Failure, float | None]:
+        """(the failure if this was the last try, seconds to wait before the next, None = do not retry)."""
+        import openai
+
+        status = getattr(exc, "status_code", None)
+        if isinstance(exc, openai.APITimeoutError):
+            kind = "timeout"
+        elif isinstance(exc, openai.APIConnectionError):
+            kind = "connection"
+        elif isinstance(exc, openai.APIStatusError):
+            kind = {429: "rate_limited"}.get(status, "server_error" if status >= 500 else f"http_{status}")
+        else:  # a 200 whose body is not a chat completion (bad JSON, missing fields)
+            kind = "malformed"
+        failure = Failure(r.key, kind, _message(exc), attempt, status)
+        if status in FATAL_STATUS:
+            raise TeacherUnavailable(
+                f"{self.base_url or 'api.openai.com'} answered {status} for model {self.config.model!r}: "
+                f"{_message(exc)} -- check the model name, base_url and the API key's permissions")
+        if status is not None and status not in RETRYABLE_STATUS:
+            return failure, None
+        hinted = _retry_after(getattr(exc, "response", None))
+        if hinted is not None:
+            return failure, min(hinted, MAX_WAIT_S) + random.uniform(0, 0.1)
+        return failure, random.uniform(0, min(0.5 * 2 ** (attempt - 1), 30.0))
+
+
+def _with_cost(c: Completion, cost: float) -> Completion:
+    from dataclasses import replace
+
+    return replace(c, cost_usd=cost)
+
+
+def _message(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _retry_after(response) -> float | None:
+    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if the server sent one."""
+    if response is None:
+        return None
+    headers = response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _compact_logprobs(logprobs) -> dict | None:
+    """OpenAI's per-token objects -> parallel lists (tokens, logprobs, top_tokens, top_logprobs)."""
+    content = getattr(logprobs, "content", None) if logprobs is not None else None
+    if not content:
+        return None
+    return {"tokens": [t.token for t in content], "logprobs": [t.logprob for t in content],
+            "top_tokens": [[a.token for a in (t.top_logprobs or [])] for t in content],
+            "top_logprobs": [[a.logprob for a in (t.top_logprobs or [])] for t in content]}
