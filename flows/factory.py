@@ -15,12 +15,14 @@ from prefect import flow
 
 from flows.curate import curate
 from flows.evaluate import evaluate
-from flows.generate import generate, register_inputs
-from flows.recipe import Recipe, check_credentials, load_inputs, load_recipe
+from flows.generate import generate, recover_journal, register_inputs
+from flows.recipe import Inputs, Recipe, check_credentials, load_inputs, load_recipe
 from flows.runs import tracked_run
 from flows.snapshot import snapshot
+from flows.synthesize import label_problems, synthesized_prompts, write_problems
 from flows.train import train
 from flows.verify import verify
+from generators.teachers import Budget
 from training.config import SnapshotSpec
 from warehouse.db import Warehouse
 
@@ -43,9 +45,7 @@ def factory(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
     check_credentials(cfg)
     wh = _open(warehouse)
     with tracked_run(wh, "factory", cfg.name, _recipe_json(cfg)) as run_id:
-        summary = {"run_id": run_id, "recipe": cfg.name, "registered": register_inputs(wh, inputs, run_id)}
-        summary["generate"] = generate(wh, cfg, inputs, run_id)
-        summary["verify"] = verify(wh, run_id)
+        summary = {"run_id": run_id, "recipe": cfg.name, **teacher_stages(wh, cfg, inputs, run_id)}
         summary["curate"] = curate(wh, run_id, cfg.curate.max_per_prompt)
         snap = snapshot(wh, cfg.snapshot, run_id, cfg.name)
         summary["snapshot"] = snap
@@ -67,14 +67,29 @@ def generate_flow(recipe: str = "quickstart", warehouse: str | None = None) -> d
     return _data_stages("generate", recipe, warehouse, with_curation=False)
 
 
+def teacher_stages(wh: Warehouse, cfg: Recipe, inputs: Inputs, run_id: str) -> dict:
+    """Register inputs, [write new problems], generate, [label them], verify: one budget for all of it."""
+    out = {"recovered": recover_journal(wh), "registered": register_inputs(wh, inputs, run_id)}
+    budget = Budget(cfg.budget, cfg.prices)
+    synthesized = []
+    if cfg.synthesis:
+        out["synthesis"] = write_problems(wh, cfg, inputs, run_id, budget)
+        synthesized = synthesized_prompts(wh)
+    out["generate"] = generate(wh, cfg, inputs, run_id, budget, synthesized)
+    if cfg.synthesis:
+        out["labels"] = label_problems(wh, cfg, run_id)
+    out["generate"]["spent"] = budget.spent()
+    out["verify"] = verify(wh, run_id)
+    return out
+
+
 def _data_stages(name: str, recipe: str, warehouse: str | None, with_curation: bool) -> dict:
     cfg = load_recipe(recipe)
     inputs = load_inputs(cfg)  # raises before anything is written
     check_credentials(cfg)
     wh = _open(warehouse)
     with tracked_run(wh, name, cfg.name, _recipe_json(cfg)) as run_id:
-        register_inputs(wh, inputs, run_id)
-        out = {"generate": generate(wh, cfg, inputs, run_id), "verify": verify(wh, run_id)}
+        out = teacher_stages(wh, cfg, inputs, run_id)
         if with_curation:
             out["curate"] = curate(wh, run_id, cfg.curate.max_per_prompt)
         return out

@@ -29,12 +29,16 @@ from warehouse.journal import Journal, recover
 def register_inputs(wh: Warehouse, inputs: Inputs, run_id: str) -> dict:
     """Store seeds, template versions and rendered prompts (existing ids are left as they are)."""
     stamp = now()
+    all_seeds = [*inputs.seeds, *(p.seed for p in inputs.knowledge_prompts)]
     seeds = [{"seed_id": s.seed_id, "domain": s.domain, "topic": s.topic, "split": s.split, "question": s.question,
               "reference": s.reference, "source_file": s.source_file, "source_line": s.source_line,
-              "payload": s.payload, "run_id": run_id, "created_at": stamp} for s in inputs.seeds]
+              "payload": s.payload, "run_id": run_id, "created_at": stamp} for s in all_seeds]
+    templates = {p.template.template_id: p.template for p in inputs.knowledge_prompts} | \
+        {t.template_id: t for t in inputs.templates.values()}
     templates = [{"template_id": t.template_id, "name": t.name, "domain": t.domain, "version": t.version,
-                  "body": t.body, "source_file": t.source_file, "created_at": stamp} for t in inputs.templates.values()]
-    prompts = [{**p.to_row(), "run_id": run_id, "created_at": stamp} for p in inputs.prompts]
+                  "body": t.body, "source_file": t.source_file, "created_at": stamp} for t in templates.values()]
+    prompts = [{**p.to_row(), "run_id": run_id, "created_at": stamp}
+               for p in [*inputs.prompts, *inputs.knowledge_prompts]]
     with wh.connect() as con:
         con.execute("BEGIN")
         counts = {"seeds": wh.insert("seeds", seeds, con=con), "templates": wh.insert("templates", templates, con=con),
@@ -43,47 +47,56 @@ def register_inputs(wh: Warehouse, inputs: Inputs, run_id: str) -> dict:
     return counts
 
 
-def pending_requests(wh: Warehouse, recipe: Recipe, inputs: Inputs) -> dict[TeacherConfig, list[Request]]:
-    """Per teacher: train prompts x sample indices whose generation id is not in the warehouse yet.
+def pending_requests(wh: Warehouse, recipe: Recipe, inputs: Inputs,
+                     synthesized: list[dict] = ()) -> tuple[dict[TeacherConfig, list[Request]], dict[str, str]]:
+    """Per teacher, train prompts x sample indices whose generation id is not in the warehouse yet,
+    and the prompt id of every generation id asked for.
 
-    Failed requests have no generation row, so they are pending again.
+    Synthesized problems (`synthesized`: prompt_id, text, domain) get `synthesis.solutions`
+    samples each. Failed requests have no generation row, so they are pending again.
     """
     prompts = sorted(inputs.split("train"), key=lambda p: p.prompt_id)[: recipe.max_prompts]
+    wanted = [(p.prompt_id, p.text, p.seed.domain, None) for p in prompts]
+    wanted += [(s["prompt_id"], s["text"], s["domain"], recipe.synthesis.solutions) for s in synthesized]
     have = {r["generation_id"] for r in wh.query("SELECT generation_id FROM generations")}
     plan: dict[TeacherConfig, list[Request]] = {}
-    for p in prompts:
-        cfg = recipe.teacher_for(p.seed.domain)
+    prompt_of: dict[str, str] = {}
+    for prompt_id, text, domain, n in wanted:
+        cfg = recipe.teacher_for(domain)
         todo = plan.setdefault(cfg, [])
-        for i in range(cfg.n):
-            key = generation_id(p.prompt_id, cfg.teacher_id, i)
+        for i in range(n or cfg.n):
+            key = generation_id(prompt_id, cfg.teacher_id, i)
+            prompt_of[key] = prompt_id
             if key not in have:
-                todo.append(Request(key, p.text, i))
-    return {cfg: todo for cfg, todo in plan.items() if todo}
+                todo.append(Request(key, text, i))
+    return {cfg: todo for cfg, todo in plan.items() if todo}, prompt_of
 
 
 @task(cache_policy=NO_CACHE)
-def generate(wh: Warehouse, recipe: Recipe, inputs: Inputs, run_id: str) -> dict:
-    """Ask each teacher for its pending requests, storing answers as they arrive; stop at the budget."""
-    log = get_run_logger()
+def recover_journal(wh: Warehouse) -> dict:
+    """Store what an interrupted run received but had not committed (see warehouse/journal.py)."""
     recovered = recover(wh)
     if recovered:
-        log.info("generate: stored %s rows left in the journal by an interrupted run", recovered)
-    wh.insert("teachers", [{**cfg.to_row(), "created_at": now()} for cfg in recipe.teachers])
-    plan = pending_requests(wh, recipe, inputs)
-    budget = Budget(recipe.budget, recipe.prices)
-    out = {"requested": sum(map(len, plan.values())), "stored": 0, "failed": 0, "completion_tokens": 0,
-           "recovered": sum(recovered.values())}
+        get_run_logger().info("stored %s rows left in the journal by an interrupted run", recovered)
+    return recovered
+
+
+@task(cache_policy=NO_CACHE)
+def generate(wh: Warehouse, recipe: Recipe, inputs: Inputs, run_id: str, budget: Budget | None = None,
+             synthesized: list[dict] = ()) -> dict:
+    """Ask each teacher for its pending requests, storing answers as they arrive; stop at the budget."""
+    log = get_run_logger()
+    budget = budget if budget is not None else Budget(recipe.budget, recipe.prices)
+    plan, prompt_of = pending_requests(wh, recipe, inputs, synthesized)
+    out = {"requested": sum(map(len, plan.values())), "stored": 0, "failed": 0, "completion_tokens": 0}
     if not plan:
         log.info("generate: nothing pending")
-    prompt_of = {generation_id(p.prompt_id, cfg.teacher_id, i): p.prompt_id
-                 for cfg in recipe.teachers for p in inputs.prompts for i in range(cfg.n)}
     for cfg, requests in plan.items():
         if budget.stopped:
             break
-        stats = _ask(wh, cfg, requests, prompt_of, budget, run_id)
+        stats = ask_teacher(wh, cfg, requests, prompt_of, budget, run_id)
         for k in ("stored", "failed", "completion_tokens"):
             out[k] += stats[k]
-    out["spent"] = budget.spent()
     if budget.stopped:
         log.warning("generate stopped: %s; %d requests stay pending for the next run", budget.stopped,
                     out["requested"] - out["stored"] - out["failed"])
@@ -92,13 +105,15 @@ def generate(wh: Warehouse, recipe: Recipe, inputs: Inputs, run_id: str) -> dict
     return out
 
 
-def _ask(wh: Warehouse, cfg: TeacherConfig, requests: list[Request], prompt_of: dict, budget: Budget,
-         run_id: str) -> dict:
+def ask_teacher(wh: Warehouse, cfg: TeacherConfig, requests: list[Request], prompt_of: dict, budget: Budget,
+                run_id: str, label: str = "generate") -> dict:
+    """Send `requests` to one teacher; journal, store and count what comes back."""
+    wh.insert("teachers", [{**cfg.to_row(), "created_at": now()}])
     by_key = {r.key: r for r in requests}
     teacher = build_teacher(cfg)
     tokens = 0
     try:
-        with progress_bar(f"generate {cfg.model}", total=len(requests)) as advance, Journal(wh, run_id) as journal:
+        with progress_bar(f"{label} ({cfg.model})", total=len(requests)) as advance, Journal(wh, run_id) as journal:
             pending = _Pending(wh, journal)
             try:
                 for batch in teacher.generate(requests, budget):

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from generators.seeds import InputError, Seed, load_seeds
+from generators.synthesis import KnowledgeItem, SynthesisConfig, load_knowledge
 from generators.teachers import BACKENDS, BudgetConfig, Price, TeacherConfig
 from generators.teachers.budget import parse_prices
 from generators.templates import Prompt, Template, load_template, render_prompts
@@ -39,6 +40,7 @@ class Recipe:
     max_prompts: int | None = None  # train prompts sent to the teacher (None = all)
     budget: BudgetConfig = BudgetConfig()
     prices: dict[str, Price] = field(default_factory=dict)
+    synthesis: SynthesisConfig | None = None
     curate: CurateConfig = CurateConfig()
     snapshot: SnapshotSpec = SnapshotSpec()
     train: TrainConfig = TrainConfig()
@@ -48,11 +50,16 @@ class Recipe:
     def teacher_for(self, domain: str) -> TeacherConfig:
         return self.routes.get(domain, self.teacher)
 
+    def writer_for(self, domain: str) -> TeacherConfig:
+        """The teacher that writes new problems: the domain's teacher with `synthesis.writer` changes."""
+        return dataclasses.replace(self.teacher_for(domain), **(self.synthesis.writer if self.synthesis else {}))
+
     @property
     def teachers(self) -> list[TeacherConfig]:
         """Every distinct teacher the recipe may call, the default first."""
         out = [self.teacher]
-        for cfg in self.routes.values():
+        writers = [self.writer_for(d) for d in self.templates] if self.synthesis else []
+        for cfg in [*self.routes.values(), *writers]:
             if cfg not in out:
                 out.append(cfg)
         return out
@@ -65,6 +72,7 @@ class Inputs:
     seeds: list[Seed]
     templates: dict[str, Template]
     prompts: list[Prompt]
+    knowledge_prompts: list[Prompt] = field(default_factory=list)  # synthesis: knowledge item -> writer prompt
 
     def split(self, name: str) -> list[Prompt]:
         return [p for p in self.prompts if p.seed.split == name]
@@ -72,7 +80,7 @@ class Inputs:
 
 SECTIONS = {"teacher": TeacherConfig, "budget": BudgetConfig, "curate": CurateConfig, "snapshot": SnapshotSpec,
             "train": TrainConfig, "eval": EvalConfig}
-TOP_KEYS = {"name", "seeds", "templates", "max_prompts", "teachers", "prices", *SECTIONS}
+TOP_KEYS = {"name", "seeds", "templates", "max_prompts", "teachers", "prices", "synthesis", *SECTIONS}
 NO_KEYS_FIX = ("export the key in an environment variable and set `api_key_env: NAME`, or store it in a "
                "Prefect Secret block and set `api_key_secret: BLOCK`")
 
@@ -130,11 +138,21 @@ def load_recipe(name_or_path: str) -> Recipe:
             raise InputError(path, _line_of(path, "max_cost_usd"), f"budget.max_cost_usd needs a price for model "
                              f"{cfg.model!r}", f"add `{cfg.model}: {{input_per_mtok: ..., output_per_mtok: ...}}` "
                              "under `prices:`")
+    synthesis = None
+    if raw.get("synthesis") is not None:
+        synthesis = _section(path, "synthesis", SynthesisConfig, raw["synthesis"])
+        synthesis = dataclasses.replace(synthesis, knowledge=str(_resolve(base, synthesis.knowledge)),
+                                        template=str(_resolve(base, synthesis.template)))
+        try:
+            TeacherConfig(**{**dataclasses.asdict(sections["teacher"]), **synthesis.writer})
+        except (TypeError, ValueError) as exc:
+            raise InputError(path, _line_of(path, "writer"), f"invalid `synthesis.writer`: {exc}",
+                             "give only teacher fields, with valid values") from None
     return Recipe(
         name=str(raw.get("name", path.stem)), source=str(path),
         seeds=[str(_resolve(base, p)) for p in _as_list(raw["seeds"])],
         templates={d: str(_resolve(base, p)) for d, p in dict(raw["templates"]).items()},
-        max_prompts=max_prompts, routes=routes, prices=prices, raw=raw, **sections,
+        max_prompts=max_prompts, routes=routes, prices=prices, synthesis=synthesis, raw=raw, **sections,
     )
 
 
@@ -180,7 +198,23 @@ def load_inputs(recipe: Recipe) -> Inputs:
     seeds = [s for path in recipe.seeds for s in load_seeds(path)]
     _check_unique_ids(seeds)
     prompts = render_prompts(seeds, templates)
-    return Inputs(seeds=seeds, templates=templates, prompts=prompts)
+    knowledge_prompts = []
+    if recipe.synthesis:
+        items = load_knowledge(recipe.synthesis.knowledge)
+        unknown = [k for k in items if k.domain not in templates]
+        if unknown:
+            raise InputError(unknown[0].source_file, unknown[0].source_line, f"unknown domain {unknown[0].domain!r}",
+                             f"use one of {sorted(templates)}: new problems are rendered with that domain's template")
+        writer_template = load_template("synthesis", recipe.synthesis.template)
+        knowledge_prompts = render_prompts([knowledge_seed(k) for k in items],
+                                           {d: writer_template for d in templates})
+    return Inputs(seeds=seeds, templates=templates, prompts=prompts, knowledge_prompts=knowledge_prompts)
+
+
+def knowledge_seed(item: KnowledgeItem) -> Seed:
+    """A knowledge item stored as a seed row (split `knowledge`), so writer prompts have the usual lineage."""
+    return Seed(seed_id=item.item_id, domain=item.domain, question=item.topic, reference=None, split="knowledge",
+                topic=item.topic, source_file=item.source_file, source_line=item.source_line, payload=item.payload)
 
 
 def _check_unique_ids(seeds: list[Seed]) -> None:

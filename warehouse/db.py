@@ -126,8 +126,9 @@ class Warehouse:
                 "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
                 [table]).fetchall() if kind == "JSON"}
         json_cols = self._json_columns[table]
+        columns = list(dict.fromkeys(k for r in rows for k in r))  # a key missing from a row is NULL there
         encoded = [{k: json.dumps(v, sort_keys=True) if k in json_cols and isinstance(v, (dict, list)) else v
-                    for k, v in r.items()} for r in rows]
+                    for k in columns for v in [r.get(k)]} for r in rows]
         return _insert_batch(con, table, pa.Table.from_pylist(encoded))
 
 

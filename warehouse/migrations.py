@@ -229,6 +229,37 @@ def m005_teacher_requests(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+@migration
+def m006_problem_synthesis(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE TABLE synth_problems (
+            problem_id VARCHAR PRIMARY KEY,    -- the writer generation it was read from (one problem each)
+            knowledge_id VARCHAR NOT NULL,     -- the knowledge item (a seed row with split 'knowledge')
+            question VARCHAR,
+            status VARCHAR NOT NULL,           -- accepted | near_copy | unparseable
+            similar_prompt_id VARCHAR,         -- the closest existing prompt (or new problem) and its similarity
+            similarity DOUBLE,
+            seed_id VARCHAR,                   -- set when accepted: the new train seed and its prompt
+            prompt_id VARCHAR,
+            run_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE problem_labels (
+            prompt_id VARCHAR PRIMARY KEY,
+            method VARCHAR NOT NULL,           -- self_consistency
+            label VARCHAR,                     -- the majority answer; NULL when there is none
+            agreement DOUBLE NOT NULL,         -- largest group / samples
+            votes INTEGER NOT NULL,
+            samples INTEGER NOT NULL,
+            accepted BOOLEAN NOT NULL,         -- agreement >= min_agreement: the label is the prompt's reference
+            min_agreement DOUBLE NOT NULL,
+            groups JSON NOT NULL,
+            run_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+    """)
+
+
 def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply every pending migration in order, each in its own transaction; return their names."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")

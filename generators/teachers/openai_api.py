@@ -43,6 +43,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx2 as httpx  # the SDK's HTTP library (a maintained httpx fork)
+import openai
+
 from generators.teachers.base import Completion, Failure, Request, Teacher, TeacherConfig
 from generators.teachers.budget import Budget
 
@@ -50,6 +53,7 @@ _DONE = object()
 RETRYABLE_STATUS = {408, 409, 429} | set(range(500, 600))
 FATAL_STATUS = {401, 403, 404}
 MAX_WAIT_S = 600.0
+POOL_SIZE = 64  # connections per HTTP client (httpx's pool scans them all per request)
 
 
 class MissingApiKey(RuntimeError):
@@ -119,11 +123,13 @@ class OpenAITeacher(Teacher):
         budget = budget if budget is not None else Budget()
         results: queue.Queue = queue.Queue()
         stop = threading.Event()
-        thread = threading.Thread(target=lambda: asyncio.run(self._run(requests, budget, results, stop)),
+        started: queue.Queue = queue.Queue()  # (loop, main task), to cancel it from here
+        thread = threading.Thread(target=lambda: asyncio.run(self._run(requests, budget, results, stop, started)),
                                   name="openai-teacher", daemon=True)
         thread.start()
+        loop, main = started.get()
+        finished = False  # the engine has handed over everything (or its error) and is closing by itself
         try:
-            finished = False
             while not finished:
                 batch = [results.get()]
                 while len(batch) < self.config.batch_size:
@@ -136,54 +142,64 @@ class OpenAITeacher(Teacher):
                     batch.pop()
                 for item in batch:
                     if isinstance(item, BaseException):
+                        finished = True
                         raise item
                 if batch:
                     yield batch
-        finally:
+        finally:  # the caller stopped early or failed: cancel what is in flight
             stop.set()
+            if not finished and thread.is_alive():
+                loop.call_soon_threadsafe(main.cancel)
             thread.join()
 
     # -- the async engine -------------------------------------------------------------------------------
-    async def _run(self, requests: list[Request], budget: Budget, results: queue.Queue, stop: threading.Event):
-        import httpx
-        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+    async def _run(self, requests: list[Request], budget: Budget, results: queue.Queue, stop: threading.Event,
+                   started: queue.Queue) -> None:
+        from openai import AsyncOpenAI
 
+        started.put((asyncio.get_running_loop(), asyncio.current_task()))
         cfg = self.config
-        limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
-        client = AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=cfg.timeout_s,
-                             http_client=DefaultAsyncHttpxClient(limits=limits, timeout=cfg.timeout_s))
+        shards = max(1, cfg.concurrency // POOL_SIZE)
+        per_pool = -(-cfg.concurrency // shards)
+        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
+        clients = [AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=cfg.timeout_s,
+                               http_client=_http_client(limits, cfg.timeout_s)) for _ in range(shards)]
         slots = asyncio.Semaphore(cfg.concurrency)
         rpm = _Bucket(cfg.requests_per_minute) if cfg.requests_per_minute else None
         tpm = _Bucket(cfg.tokens_per_minute) if cfg.tokens_per_minute else None
-        todo = iter(requests)
-        active: set[asyncio.Task] = set()
-        max_active = cfg.concurrency * 4  # the rest wait in `todo`; sleeping retries do not hold slots
+        todo = iter(enumerate(requests))
+
+        async def lane() -> None:
+            """Take the next request until none is left; retries wait here, outside the slots."""
+            for i, r in todo:  # one iterator shared by every lane
+                if budget.stopped or stop.is_set():
+                    return
+                await self._one(clients[i % shards], r, budget, slots, rpm, tpm, results)
+
+        lanes = min(len(requests), cfg.concurrency * 4)  # more lanes than slots: sleeping retries free theirs
         try:
-            while True:
-                while len(active) < max_active and not budget.stopped and not stop.is_set():
-                    r = next(todo, None)
-                    if r is None:
-                        break
-                    active.add(asyncio.create_task(self._one(client, r, budget, slots, rpm, tpm, results)))
-                if not active or stop.is_set():
-                    break
-                done, active = await asyncio.wait(active, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
-                for t in done:
-                    t.result()  # re-raises TeacherUnavailable
-        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread
+            async with asyncio.TaskGroup() as group:
+                for _ in range(lanes):
+                    group.create_task(lane())
+        except BaseExceptionGroup as eg:  # TeacherUnavailable from one lane cancels the others
+            results.put(eg.exceptions[0])
+        except BaseException as exc:  # noqa: BLE001 - cancelled by the caller, handed back all the same
             results.put(exc)
         finally:
-            for t in active:
-                t.cancel()
-            await asyncio.gather(*active, return_exceptions=True)
-            await client.close()
+            try:
+                for client in clients:
+                    await client.close()
+            except asyncio.CancelledError:
+                pass  # cancelled by the caller while closing: the loop ends anyway
             results.put(_DONE)
 
     async def _one(self, client, r: Request, budget: Budget, slots: asyncio.Semaphore,
                    rpm: _Bucket | None, tpm: _Bucket | None, results: queue.Queue) -> None:
         cfg = self.config
-        prompt_est = self.prompt_estimate(r.prompt)
+        body = self._body(r)
+        prompt_est = sum(len(m["content"]) // 3 + 4 for m in body["messages"])  # as Teacher.prompt_estimate
         worst = prompt_est + cfg.max_tokens
+        options = {"headers": {"Idempotency-Key": r.key}}
         failure: Failure | None = None
         for attempt in range(1, cfg.max_attempts + 1):
             if rpm:
@@ -196,9 +212,12 @@ class OpenAITeacher(Teacher):
                     return  # budget reached: the request stays pending for a later run
                 began = time.monotonic()
                 try:
-                    response = await client.chat.completions.create(**self._params(r))
-                    completion = self._completion(r, response, time.monotonic() - began)
-                except Exception as exc:  # noqa: BLE001 - classified below
+                    # the SDK's transport, auth and errors, without its per-call param transform and
+                    # response models (~2 ms of CPU per request here): the body is already plain JSON
+                    response = await client.post("/chat/completions", cast_to=httpx.Response, body=body,
+                                                 options=options)
+                    completion = self._completion(r, response.json(), prompt_est, time.monotonic() - began)
+                except (openai.APIError, ValueError) as exc:  # ValueError: a 200 whose body is not a completion
                     budget.release(held)
                     if tpm:
                         tpm.refund(worst)
@@ -217,38 +236,36 @@ class OpenAITeacher(Teacher):
                 await asyncio.sleep(wait)  # outside the slot
         results.put(failure)
 
-    def _params(self, r: Request) -> dict:
+    def _body(self, r: Request) -> dict:
         cfg = self.config
-        params = {"model": cfg.model, "messages": self.messages(r.prompt), "temperature": cfg.temperature,
-                  "top_p": cfg.top_p, "max_tokens": cfg.max_tokens, "n": 1, "seed": cfg.seed + r.sample_index,
-                  "extra_headers": {"Idempotency-Key": r.key}}
+        body = {"model": cfg.model, "messages": self.messages(r.prompt), "temperature": cfg.temperature,
+                "top_p": cfg.top_p, "max_tokens": cfg.max_tokens, "n": 1, "seed": cfg.seed + r.sample_index}
         if cfg.logprobs:
-            params.update(logprobs=True, top_logprobs=cfg.logprobs)
-        return params
+            body.update(logprobs=True, top_logprobs=cfg.logprobs)
+        return body
 
-    def _completion(self, r: Request, response, latency_s: float) -> Completion:
-        if not getattr(response, "choices", None):
-            raise ValueError("response has no choices")
-        choice = response.choices[0]
-        message = choice.message
-        extra = message.model_extra or {}
-        reasoning = getattr(message, "reasoning_content", None) or extra.get("reasoning_content") \
-            or extra.get("reasoning")
-        usage = response.usage
-        text = message.content or ""
+    @staticmethod
+    def _completion(r: Request, data: dict, prompt_est: int, latency_s: float) -> Completion:
+        """A chat.completion JSON body -> Completion; a body without a message raises ValueError (malformed)."""
+        try:
+            choice = data["choices"][0]
+            message = choice["message"]
+        except (KeyError, IndexError, TypeError):
+            raise ValueError(f"not a chat completion: {str(data)[:200]}") from None
+        text = message.get("content") or ""
+        usage = data.get("usage") or {}
         return Completion(
-            key=r.key, text=text, finish_reason=choice.finish_reason or "stop",
-            prompt_tokens=usage.prompt_tokens if usage else self.prompt_estimate(r.prompt),
-            completion_tokens=usage.completion_tokens if usage else len(text) // 4,
-            latency_s=latency_s, reasoning=reasoning or None, logprobs=_compact_logprobs(choice.logprobs),
+            key=r.key, text=text, finish_reason=choice.get("finish_reason") or "stop",
+            prompt_tokens=usage.get("prompt_tokens", prompt_est),
+            completion_tokens=usage.get("completion_tokens", len(text) // 4), latency_s=latency_s,
+            reasoning=message.get("reasoning_content") or message.get("reasoning") or None,
+            logprobs=_compact_logprobs(choice.get("logprobs")),
         )
 
     def _classify(self, r: Request, exc: Exception, attempt: int) -> tuple[Failure, float | None]:
         """(the failure if this was the last try, seconds to wait before the next, None = do not retry)."""
-        import openai
-
         status = getattr(exc, "status_code", None)
-        if isinstance(exc, openai.APITimeoutError):
+        if isinstance(exc, openai.APITimeoutError) and not _dropped(exc):
             kind = "timeout"
         elif isinstance(exc, openai.APIConnectionError):
             kind = "connection"
@@ -267,6 +284,27 @@ class OpenAITeacher(Teacher):
         if hinted is not None:
             return failure, min(hinted, MAX_WAIT_S) + random.uniform(0, 0.1)
         return failure, random.uniform(0, min(0.5 * 2 ** (attempt - 1), 30.0))
+
+
+def _http_client(limits, timeout_s: float):
+    """The SDK's aiohttp transport when the `openai[aiohttp]` extra is installed (about half the CPU per
+    request of the default httpx transport, see bench/README.md), else its default httpx client."""
+    from openai import DefaultAioHttpClient, DefaultAsyncHttpxClient
+
+    try:
+        return DefaultAioHttpClient(limits=limits, timeout=timeout_s)
+    except RuntimeError:  # extra not installed
+        return DefaultAsyncHttpxClient(limits=limits, timeout=timeout_s)
+
+
+def _dropped(exc: BaseException) -> bool:
+    """The aiohttp transport reports a dropped connection as a connect *timeout*; its cause says otherwise."""
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, ConnectionError) or "Disconnected" in type(cause).__name__:
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _with_cost(c: Completion, cost: float) -> Completion:
@@ -299,11 +337,11 @@ def _retry_after(response) -> float | None:
         return None
 
 
-def _compact_logprobs(logprobs) -> dict | None:
+def _compact_logprobs(logprobs: dict | None) -> dict | None:
     """OpenAI's per-token objects -> parallel lists (tokens, logprobs, top_tokens, top_logprobs)."""
-    content = getattr(logprobs, "content", None) if logprobs is not None else None
+    content = (logprobs or {}).get("content")
     if not content:
         return None
-    return {"tokens": [t.token for t in content], "logprobs": [t.logprob for t in content],
-            "top_tokens": [[a.token for a in (t.top_logprobs or [])] for t in content],
-            "top_logprobs": [[a.logprob for a in (t.top_logprobs or [])] for t in content]}
+    return {"tokens": [t["token"] for t in content], "logprobs": [t["logprob"] for t in content],
+            "top_tokens": [[a["token"] for a in t.get("top_logprobs") or []] for t in content],
+            "top_logprobs": [[a["logprob"] for a in t.get("top_logprobs") or []] for t in content]}

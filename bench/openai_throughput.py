@@ -1,0 +1,107 @@
+"""Throughput of the `openai` teacher backend against the loopback server (tests/openai_server.py).
+
+Runs, each against a fresh server process with 200 ms latency:
+
+  clean   2,000 requests at concurrency 64, no faults: wall time vs the ideal
+          (requests x latency / concurrency) and client CPU per request;
+  faults  the same with 10% 429 (`Retry-After: 1`) and 5% 500: every request must
+          come back, none answered twice;
+  sdk     for comparison, the faults run with the plain SDK: AsyncOpenAI's own
+          retries (max_retries=8) under an asyncio.Semaphore(64), which sleeps out
+          Retry-After while holding its slot.
+
+Usage: .venv/bin/python bench/openai_throughput.py [--requests 2000] [--concurrency 64] [--runs clean,faults,sdk]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from generators.teachers import Completion, Request, TeacherConfig  # noqa: E402
+from generators.teachers.openai_api import OpenAITeacher  # noqa: E402
+from tests.openai_server import spawn_server  # noqa: E402
+
+LATENCY = 0.2
+
+
+def run_engine(url: str, n: int, concurrency: int) -> dict:
+    cfg = TeacherConfig(backend="openai", model="loopback-teacher", base_url=url, api_key_env=None,
+                        concurrency=concurrency, max_attempts=10, max_tokens=32, batch_size=256)
+    teacher = OpenAITeacher(cfg)
+    requests = [Request(f"k{i:05d}", f"What is {i} + {i + 1}?", 0) for i in range(n)]
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    items = [c for batch in teacher.generate(requests) for c in batch]
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    ok = [c for c in items if isinstance(c, Completion)]
+    return {"wall_s": wall, "client_cpu_s": cpu, "completions": len(ok), "failures": len(items) - len(ok),
+            "attempt_errors": teacher.errors}
+
+
+def run_sdk(url: str, n: int, concurrency: int) -> dict:
+    from openai import AsyncOpenAI
+
+    async def main() -> int:
+        client = AsyncOpenAI(base_url=url, api_key="x", max_retries=8)
+        slots = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> bool:
+            async with slots:
+                r = await client.chat.completions.create(
+                    model="loopback-teacher", messages=[{"role": "user", "content": f"What is {i} + {i + 1}?"}],
+                    max_tokens=32, extra_headers={"Idempotency-Key": f"k{i:05d}"})
+                return bool(r.choices)
+
+        done = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+        await client.close()
+        return sum(d is True for d in done)
+
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    completions = asyncio.run(main())
+    return {"wall_s": time.perf_counter() - t0, "client_cpu_s": time.process_time() - cpu0,
+            "completions": completions, "failures": n - completions}
+
+
+RUNS = {
+    "clean": (run_engine, {}),
+    "faults": (run_engine, {"p429": 0.10, "retry_after": 1, "p500": 0.05}),
+    "sdk": (run_sdk, {"p429": 0.10, "retry_after": 1, "p500": 0.05}),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--runs", default="clean,faults,sdk")
+    args = ap.parse_args()
+    ideal = args.requests * LATENCY / args.concurrency
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"python {platform.python_version()}; ideal {ideal:.2f} s")
+    results = {}
+    for name in args.runs.split(","):
+        fn, faults = RUNS[name]
+        with spawn_server(latency_s=LATENCY, seed=0, **faults) as server:
+            out = fn(server.url, args.requests, args.concurrency)
+            stats = server.stats(summary=True)
+        out.update(ideal_s=ideal, vs_ideal=out["wall_s"] / ideal, cpu_ms_per_request=1000 * out["client_cpu_s"] /
+                   args.requests, server_requests=stats["total"], answered=stats["answered"],
+                   answered_twice=stats["answered_twice"], by_outcome=stats["by_outcome"])
+        results[name] = out
+        print(f"{name:7s} wall {out['wall_s']:6.2f} s ({out['vs_ideal']:.2f}x ideal), client CPU "
+              f"{out['cpu_ms_per_request']:.2f} ms/request, {out['completions']}/{args.requests} returned, "
+              f"answered twice {out['answered_twice']}, server saw {out['by_outcome']}", flush=True)
+    print(json.dumps(results, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""The `openai` teacher backend against the loopback server: real sockets, the real `openai` client, real faults."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from generators.teachers import Budget, BudgetConfig, Completion, Failure, Price, Request, TeacherConfig
+from generators.teachers.openai_api import MissingApiKey, OpenAITeacher, TeacherUnavailable, resolve_api_key
+from tests.openai_server import LoopbackServer
+
+
+def _teacher(url: str, **kw) -> OpenAITeacher:
+    defaults = {"backend": "openai", "model": "loopback-teacher", "base_url": url, "api_key_env": None,
+                "max_attempts": 4, "timeout_s": 5.0, "concurrency": 8, "max_tokens": 64}
+    return OpenAITeacher(TeacherConfig(**{**defaults, **kw}))
+
+
+def _requests(n: int) -> list[Request]:
+    return [Request(f"key-{i:03d}", f"What is {i} + 1?", 0) for i in range(n)]
+
+
+def _run(teacher: OpenAITeacher, requests: list[Request], budget: Budget | None = None) -> dict:
+    return {item.key: item for batch in teacher.generate(requests, budget) for item in batch}
+
+
+def test_answers_every_request_once_with_usage_and_idempotency_keys():
+    with LoopbackServer() as srv:
+        out = _run(_teacher(srv.url), _requests(20))
+        stats = srv.stats()
+    assert sorted(out) == [f"key-{i:03d}" for i in range(20)]
+    c = out["key-007"]
+    assert isinstance(c, Completion)
+    assert c.text == "Let me think about it.\nThe answer is \\boxed{8}."  # the server sums the prompt's numbers
+    assert c.finish_reason == "stop" and c.reasoning is None and c.logprobs is None
+    assert c.prompt_tokens > 0 and c.completion_tokens == len(c.text.split()) and c.latency_s > 0
+    assert set(stats["keys"]) == set(out), "each request carries its generation id as Idempotency-Key"
+    assert all(k["attempts"] == 1 and k["successes"] == 1 for k in stats["keys"].values())
+
+
+def test_429_and_500_are_retried_until_answered_and_nothing_is_answered_twice():
+    with LoopbackServer(p429=0.3, retry_after=0.05, p500=0.2, seed=3) as srv:
+        teacher = _teacher(srv.url, max_attempts=12)
+        out = _run(teacher, _requests(40))
+        stats = srv.stats(summary=True)
+    assert len(out) == 40 and all(isinstance(c, Completion) for c in out.values())
+    assert stats["by_outcome"]["429"] > 0 and stats["by_outcome"]["500"] > 0
+    assert stats["answered"] == 40 and stats["answered_twice"] == 0
+    assert teacher.errors == stats["by_outcome"]["429"] + stats["by_outcome"]["500"]
+
+
+def test_retry_after_is_honoured():
+    with LoopbackServer(p429=1.0, retry_after=0.4) as srv:
+        began = time.monotonic()
+        out = _run(_teacher(srv.url, max_attempts=2), _requests(1))
+        elapsed = time.monotonic() - began
+    assert isinstance(out["key-000"], Failure)
+    assert elapsed >= 0.4, "the second attempt waited out Retry-After"
+
+
+def test_a_request_that_keeps_failing_comes_back_as_a_failure_with_its_error():
+    with LoopbackServer(fail_keys=["key-001"]) as srv:
+        out = _run(_teacher(srv.url, max_attempts=3), _requests(3))
+        stats = srv.stats()
+    failure = out["key-001"]
+    assert isinstance(failure, Failure)
+    assert (failure.error_type, failure.status_code, failure.attempts) == ("server_error", 500, 3)
+    assert "500" in failure.message or "Internal" in failure.message
+    assert stats["keys"]["key-001"]["attempts"] == 3
+    assert isinstance(out["key-000"], Completion) and isinstance(out["key-002"], Completion)
+
+
+@pytest.mark.parametrize("fault, kind", [({"p_malformed": 1.0}, "malformed"), ({"p_disconnect": 1.0}, "connection")])
+def test_malformed_bodies_and_dropped_connections_are_retried_then_failed(fault, kind):
+    with LoopbackServer(**fault) as srv:
+        out = _run(_teacher(srv.url, max_attempts=2), _requests(2))
+        stats = srv.stats()
+    assert all(isinstance(f, Failure) and f.error_type == kind and f.attempts == 2 for f in out.values())
+    assert all(k["attempts"] == 2 for k in stats["keys"].values())
+
+
+def test_a_slow_answer_times_out_and_is_retried():
+    with LoopbackServer(p_slow=1.0, slow_s=3.0) as srv:
+        out = _run(_teacher(srv.url, max_attempts=2, timeout_s=0.3), _requests(1))
+    assert isinstance(out["key-000"], Failure) and out["key-000"].error_type == "timeout"
+
+
+def test_truncated_output_keeps_finish_reason_length():
+    with LoopbackServer(p_truncate=1.0) as srv:
+        out = _run(_teacher(srv.url), _requests(2))
+    assert all(c.finish_reason == "length" for c in out.values())
+
+
+def test_reasoning_content_is_kept_apart_from_the_answer():
+    with LoopbackServer(reasoning="field") as srv:
+        c = _run(_teacher(srv.url), _requests(1))["key-000"]
+    assert c.reasoning == "Let me think about it."
+    assert c.text == "The answer is \\boxed{1}."
+
+
+def test_top_k_logprobs_are_stored_as_parallel_lists():
+    with LoopbackServer() as srv:
+        c = _run(_teacher(srv.url, logprobs=3), _requests(1))["key-000"]
+    lp = c.logprobs
+    assert set(lp) == {"tokens", "logprobs", "top_tokens", "top_logprobs"}
+    assert "".join(lp["tokens"]) == c.text
+    assert len(lp["logprobs"]) == len(lp["tokens"]) == len(lp["top_tokens"]) == len(lp["top_logprobs"])
+    assert all(len(alts) == 3 for alts in lp["top_tokens"]) and all(p <= 0 for p in lp["logprobs"])
+
+
+def test_budget_on_requests_stops_cleanly_at_the_cap():
+    with LoopbackServer() as srv:
+        budget = Budget(BudgetConfig(max_requests=5))
+        out = _run(_teacher(srv.url, concurrency=2), _requests(20), budget)
+        stats = srv.stats(summary=True)
+    assert len(out) == 5 and stats["total"] == 5
+    assert budget.requests == 5 and "max_requests" in budget.stopped
+
+
+def test_budget_on_money_never_crosses_the_cap_and_costs_follow_the_price_table():
+    price = Price(input_per_mtok=1000.0, output_per_mtok=2000.0)  # absurd prices make a small cap bite
+    with LoopbackServer() as srv:
+        budget = Budget(BudgetConfig(max_cost_usd=0.5), prices={"loopback-teacher": price})
+        out = _run(_teacher(srv.url, concurrency=4, max_tokens=16), _requests(50), budget)
+    assert 0 < len(out) < 50 and "max_cost_usd" in budget.stopped
+    assert budget.cost_usd <= 0.5
+    for c in out.values():
+        assert c.cost_usd == pytest.approx(price.cost(c.prompt_tokens, c.completion_tokens))
+    assert sum(c.cost_usd for c in out.values()) == pytest.approx(budget.cost_usd)
+
+
+def test_requests_per_minute_bucket_spaces_requests():
+    with LoopbackServer() as srv:
+        began = time.monotonic()
+        out = _run(_teacher(srv.url, requests_per_minute=600), _requests(15))  # 10/s, a burst of 10
+        elapsed = time.monotonic() - began
+    assert len(out) == 15
+    assert elapsed >= 0.4, "5 requests beyond the burst need ~0.5 s at 10 requests/s"
+
+
+def test_an_endpoint_that_refuses_every_request_stops_the_run():
+    with LoopbackServer() as srv:
+        teacher = _teacher(srv.url.replace("/v1", "/nowhere"))
+        with pytest.raises(TeacherUnavailable, match="404"):
+            _run(teacher, _requests(5))
+
+
+def test_the_key_comes_from_the_named_environment_variable_and_never_shows(monkeypatch):
+    cfg = TeacherConfig(backend="openai", model="m", api_key_env="DISTILL_TEST_KEY")
+    monkeypatch.delenv("DISTILL_TEST_KEY", raising=False)
+    with pytest.raises(MissingApiKey, match="DISTILL_TEST_KEY is not set"):
+        resolve_api_key(cfg)
+    monkeypatch.setenv("DISTILL_TEST_KEY", "sk-very-secret")
+    teacher = OpenAITeacher(cfg)
+    assert resolve_api_key(cfg) == "sk-very-secret"
+    assert "sk-very-secret" not in repr(teacher) + repr(cfg) + str(cfg.to_row())
+
+
+def test_the_key_can_come_from_a_prefect_secret_block(prefect_api):
+    from prefect.blocks.system import Secret
+
+    Secret(value="sk-from-block").save("distill-test-key", overwrite=True)
+    cfg = TeacherConfig(backend="openai", model="m", api_key_secret="distill-test-key")
+    assert resolve_api_key(cfg) == "sk-from-block"
+    with pytest.raises(MissingApiKey, match="no-such-block"):
+        resolve_api_key(TeacherConfig(backend="openai", model="m", api_key_secret="no-such-block"))
