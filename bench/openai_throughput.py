@@ -8,7 +8,9 @@ Runs, each against a fresh server process with 200 ms latency:
           come back, none answered twice;
   sdk     for comparison, the faults run with the plain SDK: AsyncOpenAI's own
           retries (max_retries=8) under an asyncio.Semaphore(64), which sleeps out
-          Retry-After while holding its slot.
+          Retry-After while holding its slot;
+  floor   the clean run with bare aiohttp and no SDK: what this server and loopback
+          allow at all (the part of the overhead that is not the client's).
 
 Usage: .venv/bin/python bench/openai_throughput.py [--requests 2000] [--concurrency 64] [--runs clean,faults,sdk]
 """
@@ -71,10 +73,33 @@ def run_sdk(url: str, n: int, concurrency: int) -> dict:
             "completions": completions, "failures": n - completions}
 
 
+def run_floor(url: str, n: int, concurrency: int) -> dict:
+    import aiohttp
+
+    async def main() -> int:
+        slots = asyncio.Semaphore(concurrency)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+            async def one(i: int) -> bool:
+                async with slots:
+                    body = {"model": "loopback-teacher", "max_tokens": 32,
+                            "messages": [{"role": "user", "content": f"What is {i} + {i + 1}?"}]}
+                    async with session.post(f"{url}/chat/completions", json=body,
+                                            headers={"Idempotency-Key": f"k{i:05d}"}) as r:
+                        return bool((await r.json())["choices"])
+
+            return sum(await asyncio.gather(*(one(i) for i in range(n))))
+
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    completions = asyncio.run(main())
+    return {"wall_s": time.perf_counter() - t0, "client_cpu_s": time.process_time() - cpu0,
+            "completions": completions, "failures": n - completions}
+
+
 RUNS = {
     "clean": (run_engine, {}),
     "faults": (run_engine, {"p429": 0.10, "retry_after": 1, "p500": 0.05}),
     "sdk": (run_sdk, {"p429": 0.10, "retry_after": 1, "p500": 0.05}),
+    "floor": (run_floor, {}),
 }
 
 
@@ -82,11 +107,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=64)
-    ap.add_argument("--runs", default="clean,faults,sdk")
+    ap.add_argument("--runs", default="clean,faults,sdk,floor")
     args = ap.parse_args()
     ideal = args.requests * LATENCY / args.concurrency
+    rounds = -(-args.requests // args.concurrency) * LATENCY  # whole rounds of `concurrency` requests
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}; ideal {ideal:.2f} s")
+          f"python {platform.python_version()}; ideal {ideal:.2f} s (whole rounds: {rounds:.2f} s)")
     results = {}
     for name in args.runs.split(","):
         fn, faults = RUNS[name]
