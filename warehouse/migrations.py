@@ -32,7 +32,7 @@ def m001_lineage(con: duckdb.DuckDBPyConnection) -> None:
             recipe VARCHAR,
             recipe_json JSON,
             prefect_flow_run_id VARCHAR,
-            status VARCHAR NOT NULL,          -- running | completed | failed
+            status VARCHAR NOT NULL,          -- running | completed | failed | crashed (process gone, m007)
             error VARCHAR,
             started_at TIMESTAMP NOT NULL,
             finished_at TIMESTAMP
@@ -258,6 +258,12 @@ def m006_problem_synthesis(con: duckdb.DuckDBPyConnection) -> None:
             created_at TIMESTAMP NOT NULL
         );
     """)
+
+
+@migration
+def m007_run_owner(con: duckdb.DuckDBPyConnection) -> None:
+    # which process runs a flow, so a run killed with -9 can be found and marked `crashed`
+    con.execute("ALTER TABLE runs ADD COLUMN host VARCHAR; ALTER TABLE runs ADD COLUMN pid INTEGER;")
 
 
 def apply(con: duckdb.DuckDBPyConnection) -> list[str]:

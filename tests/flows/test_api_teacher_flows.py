@@ -243,3 +243,6 @@ def test_kill_9_midway_then_rerun_requests_exactly_the_missing_generations(tmp_p
     assert wh.scalar("SELECT count(DISTINCT generation_id) FROM generations") == 500
     assert set(r["generation_id"] for r in wh.query("SELECT generation_id FROM generations")) == \
         answered_first | asked_second
+    runs = wh.query("SELECT status, pid FROM runs ORDER BY started_at")
+    assert [r["status"] for r in runs] == ["crashed", "completed"], "the killed run is marked, not left running"
+    assert runs[0]["pid"] == proc.pid
