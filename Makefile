@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 .PHONY: install demo test test-vllm bench clean
 
 $(STAMP): pyproject.toml
+	# bubblewrap: the code verifier's sandbox (verifiers/code). Without it (no root, no apt)
+	# the sandbox runs at a weaker, recorded isolation level.
+	command -v bwrap >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq bubblewrap) \
+		|| echo "warning: could not install bubblewrap; the code sandbox will use a weaker isolation level"
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, pinned: 2.13.0 is a CPU build already on these machines; an
@@ -34,6 +38,7 @@ test-vllm:
 bench: install
 	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python bench/openai_throughput.py
+	$(BIN)/python bench/code_sandbox.py
 	$(BIN)/python bench/teacher_prefix_cache.py
 	$(BIN)/python bench/math_verifier.py
 

@@ -13,7 +13,13 @@ def _math() -> Verifier:
     return MathVerifier()
 
 
-REGISTRY: dict[str, Callable[[], Verifier]] = {"math": _math}
+def _code() -> Verifier:
+    from verifiers.code import CodeVerifier
+
+    return CodeVerifier()
+
+
+REGISTRY: dict[str, Callable[[], Verifier]] = {"math": _math, "code": _code}
 
 
 def verifier_for(domain: str) -> Verifier:

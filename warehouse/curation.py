@@ -29,7 +29,7 @@ from warehouse.db import Warehouse, now, stable_id
 STAGE = "curate"
 
 _CANDIDATES = """
-    SELECT g.generation_id, g.prompt_id, g.reasoning, g.answer, g.finish_reason, p.split,
+    SELECT g.generation_id, g.prompt_id, g.reasoning, g.answer, g.finish_reason, p.split, p.domain,
            v.passed, v.reason AS verdict_reason, v.extracted
     FROM generations g
     JOIN prompts p USING (prompt_id)
@@ -52,6 +52,10 @@ class CurationStats:
         return {"considered": self.considered, "kept": self.kept, "rejected": dict(self.rejected or {})}
 
 
+def response_text(row: dict) -> str:
+    return "\n".join(part.strip() for part in (row["reasoning"] or "", row["answer"] or "") if part.strip())
+
+
 def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().lower())
 
@@ -63,7 +67,7 @@ def curate(wh: Warehouse, run_id: str, max_per_prompt: int = 2) -> CurationStats
                           wh.query("SELECT prompt_id, count(*) AS n FROM curated GROUP BY prompt_id")})
     kept, rejected, reasons = [], [], Counter()
     for row in candidates:
-        target = training_target(row["reasoning"] or "", row["extracted"] or "")
+        target = training_target(row["reasoning"] or "", row["extracted"] or "", row["domain"], response_text(row))
         content_hash = hashlib.sha256(f"{row['prompt_id']}\n{normalise(target)}".encode()).hexdigest()[:16]
         reason, details = _reject_reason(row, content_hash, kept_hashes, per_prompt, max_per_prompt)
         if reason:

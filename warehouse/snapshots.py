@@ -14,6 +14,7 @@ import random
 from pathlib import Path
 
 from generators.parsing import training_target
+from warehouse.curation import response_text
 from training.config import SnapshotSpec
 from warehouse.db import Warehouse, now, stable_id
 
@@ -23,7 +24,7 @@ class SnapshotError(ValueError):
 
 
 _DISTILLED = """
-    SELECT c.generation_id, p.text AS prompt, p.domain, g.reasoning, v.extracted
+    SELECT c.generation_id, p.text AS prompt, p.domain, g.reasoning, g.answer, v.extracted
     FROM curated c
     JOIN generations g USING (generation_id)
     JOIN prompts p ON p.prompt_id = g.prompt_id
@@ -58,7 +59,7 @@ def load_general(source: str) -> list[dict]:
 def build_rows(wh: Warehouse, spec: SnapshotSpec) -> list[dict]:
     distilled = [
         {"kind": "distilled", "generation_id": r["generation_id"], "general_id": None, "prompt": r["prompt"],
-         "completion": training_target(r["reasoning"] or "", r["extracted"])}
+         "completion": training_target(r["reasoning"] or "", r["extracted"], r["domain"], response_text(r))}
         for r in wh.query(_DISTILLED) if spec.domains is None or r["domain"] in spec.domains
     ]
     general_part, distilled_part = spec.ratio()

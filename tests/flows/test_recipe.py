@@ -45,3 +45,12 @@ def test_max_prompts_must_be_a_positive_count(tmp_path, value):
     with pytest.raises(InputError) as err:
         load_recipe(str(recipe))
     assert err.value.line == 4 and "max_prompts must be a positive integer" in err.value.problem
+
+
+@pytest.mark.parametrize("name", ["quickstart", "api-math", "vllm-math", "code"])
+def test_every_shipped_recipe_validates(name):
+    recipe = load_recipe(name)
+    inputs = load_inputs(recipe)
+    assert inputs.split("train") and inputs.split("eval")
+    if recipe.synthesis:
+        assert inputs.knowledge_prompts, "synthesis recipes render their writer prompts up front"

@@ -1,0 +1,54 @@
+"""Code verifier: run a response's program against the task's tests in a sandbox.
+
+    from verifiers.code import CodeVerifier
+    v = CodeVerifier(timeout_s=5.0, memory_mb=512, output_limit_bytes=1 << 20, workers=None)
+    v.verify(response, '{"entry_point": "add", "tests": "assert add(1, 2) == 3"}')
+
+Pieces: ``extract.py`` (which code block is the program), ``plan.py`` (the
+reference format; test code -> steps; value checks judged outside),
+``harness.py`` (the stdlib-only script that runs inside), ``sandbox.py``
+(launch chain, slots, kill), ``seccomp.py`` (the filter), ``selftest.py``
+(which isolation level this machine supports), ``verifier.py`` (outcomes and
+the result-record rule).
+
+Isolation levels (``details["isolation"]`` on every verdict)
+------------------------------------------------------------
+``bwrap+seccomp+cgroup+uid`` (root, bubblewrap, cgroups, libseccomp; this VM):
+  own memory + pids cgroup per slot (memory = memory_mb + 48 MiB, 64 pids),
+  own uid per slot (setpriv), rlimits (address space, CPU seconds, 16 MiB per
+  file, 64 fds, 64 processes, no core), new session, bubblewrap with every
+  namespace unshared (no network; fresh pid namespace that dies with the run),
+  a read-only root holding only ``/usr``, a per-run tmpfs scratch of 16 MiB
+  and 512 inodes, a scrubbed environment, a seccomp filter (no sockets but
+  AF_UNIX, no io_uring, no ptrace/bpf/mount/...), the output cap, and a kill
+  of everything in the slot's cgroup after each run.
+``bwrap+seccomp`` (unprivileged with user namespaces): the same without own
+  cgroups and uid: memory only through RLIMIT_AS, processes only through
+  RLIMIT_NPROC (which counts all of the user's processes and does nothing for
+  root), scratch is a 16 MiB bwrap tmpfs with no inode cap.
+``rlimits+session+seccomp`` / ``rlimits+session`` (no namespaces): the host
+  filesystem is visible and writable with the verifier's own permissions, the
+  environment is scrubbed but ``/proc/<ppid>/environ`` of the verifier is
+  readable, a ``setsid()`` child survives the process-group kill, and as root
+  a fork bomb is not contained. Use these levels only for trusted code.
+
+What the full level protects against: runaway CPU, memory and output; fork and
+thread bombs; daemons outliving the run; writes to host files (the repo, the
+warehouse, ``/usr``); reading host secrets (environment, ``/proc``, ``$HOME``);
+network access (TCP, UDP, DNS, host Unix sockets, io_uring); signalling host
+processes; faking a pass by exiting early, printing, patching the test runner
+or returning objects with a lying ``__eq__`` (see ``verifier.py`` for the
+exact rule and its limit: a candidate that digs the run token out of its own
+interpreter can fake *in-sandbox* asserts, never value checks).
+
+What it does not protect against: kernel exploits (seccomp narrows the
+surface but the default action is allow; namespaces and cgroups are shared
+kernel code), CPU side channels, timing differences; reading the world-
+readable files under ``/usr``; ~1 ms of CPU before the harness applies its
+rlimits; denial of service of the host by many verifiers at once (slots and
+workers bound it per process, not per machine).
+"""
+
+from verifiers.code.verifier import NAME, VERSION, CodeVerifier
+
+__all__ = ["NAME", "VERSION", "CodeVerifier"]
