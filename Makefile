@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python bench/openai_throughput.py
 	$(BIN)/python bench/code_sandbox.py
+	$(BIN)/python bench/near_dedup.py
 	$(BIN)/python bench/teacher_prefix_cache.py
 	$(BIN)/python bench/math_verifier.py
 

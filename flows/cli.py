@@ -129,6 +129,26 @@ def sql(query: Annotated[str, typer.Argument(help="one SQL statement, run read-o
 
 @app.command()
 @friendly
+def report(out: Annotated[str, typer.Option("--out", "-o", help="chart file (.svg; .png needs matplotlib)")] =
+           "report.svg", fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+           warehouse: Warehouse_ = None) -> None:
+    """Data quality per template and teacher: pass rate, dedup rate, decontamination, tokens and cost."""
+    from flows.report import quality_report, render_chart, report_tables
+    from warehouse.db import Warehouse
+
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter("--format must be table or json")
+    rows = quality_report(Warehouse(warehouse))
+    if fmt == "json":
+        console.print_json(data=rows)
+    else:
+        for table in report_tables(rows):
+            console.print(table)
+    Console(stderr=True).print(f"chart: {render_chart(rows, out)}", highlight=False)
+
+
+@app.command()
+@friendly
 def serve(file: Annotated[str, typer.Option(help="deployment file")] = "prefect.yaml") -> None:
     """Serve the deployments in prefect.yaml (the scheduled refresh) until interrupted."""
     from flows.deployments import serve_deployments

@@ -1,4 +1,4 @@
-"""`distill snapshot create | list | show`."""
+"""`distill snapshot create | list | show | diff | export`."""
 
 from __future__ import annotations
 
@@ -22,13 +22,30 @@ def create(name: Annotated[str, typer.Argument(help="a new, unused snapshot name
            "examples/general/instructions.jsonl",
            ratio: Annotated[str, typer.Option(help="general : distilled rows")] = "1:2",
            domain: Annotated[list[str] | None, typer.Option(help="include only these domains (repeatable)")] = None,
+           template: Annotated[list[str] | None, typer.Option(
+               help="include only these templates: name or name@version id (repeatable)")] = None,
+           teacher: Annotated[list[str] | None, typer.Option(
+               help="include only these teachers: teacher id or model name (repeatable)")] = None,
+           since: Annotated[str | None, typer.Option(help="generations created on/after this ISO date (UTC)")] = None,
+           until: Annotated[str | None, typer.Option(
+               help="generations created up to this ISO date, that day included (UTC)")] = None,
+           min_agreement: Annotated[float | None, typer.Option(
+               help="min self-consistency agreement of synthesized problems (unlabelled seed problems = 1.0)")]
+           = None,
+           verified_only: Annotated[bool, typer.Option(
+               help="only rows whose latest verification passed")] = True,
            seed: Annotated[int, typer.Option(help="seed for sampling general rows")] = 0,
            warehouse: Warehouse_ = None) -> None:
-    """Freeze the curated rows (plus a general-data mix) under a new name."""
+    """Freeze the curated rows matching the filters (plus a general-data mix) under a new name."""
     from flows.factory import snapshot_flow
     from training.config import SnapshotSpec
 
-    spec = SnapshotSpec(name=name, domains=domain or None, general=general, general_ratio=ratio, seed=seed)
+    try:
+        spec = SnapshotSpec(name=name, domains=domain or None, general=general, general_ratio=ratio, seed=seed,
+                            templates=template or None, teachers=teacher or None, since=since, until=until,
+                            min_agreement=min_agreement, verified_only=verified_only)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
     snap = snapshot_flow(spec=spec.to_dict(), warehouse=warehouse)
     state = "created" if snap["created"] else "already exists with identical content"
@@ -69,3 +86,61 @@ def show(name: Annotated[str, typer.Argument(help="snapshot name or id")],
     print_rows(console, wh.query("SELECT row_index, kind, prompt, completion FROM snapshot_rows "
                                  "WHERE snapshot_id = ? ORDER BY row_index LIMIT ?",
                                  [snap["snapshot_id"], rows], read_only=True))
+
+
+@snapshot_app.command("diff")
+@friendly
+def diff(a: Annotated[str, typer.Argument(help="the older snapshot (name or id)")],
+         b: Annotated[str, typer.Argument(help="the newer snapshot (name or id)")],
+         rows: Annotated[int, typer.Option(help="added/removed rows to list in table format")] = 10,
+         fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+         warehouse: Warehouse_ = None) -> None:
+    """Rows added and removed from A to B (by generation_id / general_id), and the change in composition."""
+    from rich.table import Table
+
+    from warehouse.db import Warehouse
+    from warehouse.snapshots import COMPOSITION, diff_snapshots
+
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter("--format must be table or json")
+    d = diff_snapshots(Warehouse(warehouse), a, b, read_only=True)
+    if fmt == "json":
+        console.print_json(data=d, default=str)
+        return
+    same = "identical content" if d["same_content"] else "different content"
+    console.print(f"{d['a']['name']} ({d['a']['content_hash'][:12]}) -> {d['b']['name']} "
+                  f"({d['b']['content_hash'][:12]}): {same}; {len(d['added'])} added, {len(d['removed'])} removed, "
+                  f"{len(d['changed'])} changed, {d['unchanged']} unchanged", highlight=False, soft_wrap=True)
+    for what in ("added", "removed", "changed"):
+        if d[what]:
+            table = Table("kind", "key", "domain", "prompt", title=f"rows {what} ({len(d[what])})")
+            for r in d[what][:rows]:
+                table.add_row(r["kind"], r["key"] or "", r["domain"], r["prompt"][:60])
+            if len(d[what]) > rows:
+                table.caption = f"{len(d[what]) - rows} more: --rows N or --format json"
+            console.print(table)
+    for dim in COMPOSITION:
+        table = Table(dim, d["a"]["name"], d["b"]["name"], "change", title=f"composition per {dim}")
+        for c in d["composition"][dim]:
+            table.add_row(c["value"], str(c["a"]), str(c["b"]), f"{c['change']:+d}")
+        console.print(table)
+
+
+@snapshot_app.command("export")
+@friendly
+def export(name: Annotated[str, typer.Argument(help="snapshot name or id")],
+           out: Annotated[str, typer.Option("--out", "-o", help="directory for NAME.parquet, NAME/ and NAME.json")],
+           push_to_hub: Annotated[str | None, typer.Option(
+               help="also push the dataset to this Hugging Face Hub repo id (needs network and a token)")] = None,
+           warehouse: Warehouse_ = None) -> None:
+    """Write a snapshot as Parquet, a `datasets` directory and a JSON manifest, with lineage columns."""
+    from warehouse.db import Warehouse
+    from warehouse.snapshots import export_snapshot
+
+    m = export_snapshot(Warehouse(warehouse), name, out, push_to_hub=push_to_hub)
+    console.print(f"snapshot {m['name']}: {m['n_rows']} rows ({m['n_distilled']} distilled + {m['n_general']} "
+                  f"general), hash {m['content_hash'][:16]}", highlight=False, soft_wrap=True)
+    for what, path in m["files"].items():
+        console.print(f"  {what}: {path}", highlight=False, soft_wrap=True)
+    if m["pushed_to"]:
+        console.print(f"  pushed to the Hub: {m['pushed_to']}", highlight=False)

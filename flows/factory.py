@@ -10,6 +10,7 @@ cached return value, is the record of what was done.
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 from prefect import flow
 
@@ -18,6 +19,7 @@ from flows.evaluate import evaluate
 from flows.generate import generate, recover_journal, register_inputs
 from flows.recipe import Inputs, Recipe, check_credentials, load_inputs, load_recipe
 from flows.runs import tracked_run
+from flows.report import report_task
 from flows.snapshot import snapshot
 from flows.synthesize import label_problems, synthesized_prompts, write_problems
 from flows.train import train
@@ -33,6 +35,11 @@ def _open(warehouse: str | None) -> Warehouse:
     return wh
 
 
+def _chart_path(wh: Warehouse) -> str:
+    """The quality chart of the latest run, beside the warehouse file (also a Prefect artifact)."""
+    return str(Path(wh.path).with_suffix(".report.svg"))
+
+
 def _recipe_json(recipe: Recipe) -> dict:
     return {"source": recipe.source, **recipe.raw}
 
@@ -46,7 +53,8 @@ def factory(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
     wh = _open(warehouse)
     with tracked_run(wh, "factory", cfg.name, _recipe_json(cfg)) as run_id:
         summary = {"run_id": run_id, "recipe": cfg.name, **teacher_stages(wh, cfg, inputs, run_id)}
-        summary["curate"] = curate(wh, run_id, cfg.curate.max_per_prompt)
+        summary["curate"] = curate(wh, run_id, cfg.curate)
+        report_task(wh, run_id, chart_path=_chart_path(wh))
         snap = snapshot(wh, cfg.snapshot, run_id, cfg.name)
         summary["snapshot"] = snap
         trained = train(wh, snap["name"], cfg.train, run_id)
@@ -91,7 +99,8 @@ def _data_stages(name: str, recipe: str, warehouse: str | None, with_curation: b
     with tracked_run(wh, name, cfg.name, _recipe_json(cfg)) as run_id:
         out = teacher_stages(wh, cfg, inputs, run_id)
         if with_curation:
-            out["curate"] = curate(wh, run_id, cfg.curate.max_per_prompt)
+            out["curate"] = curate(wh, run_id, cfg.curate)
+            report_task(wh, run_id, chart_path=_chart_path(wh))
         return out
 
 
@@ -100,7 +109,9 @@ def curate_flow(recipe: str = "quickstart", warehouse: str | None = None) -> dic
     cfg = load_recipe(recipe)
     wh = _open(warehouse)
     with tracked_run(wh, "curate", cfg.name) as run_id:
-        return {"verify": verify(wh, run_id), "curate": curate(wh, run_id, cfg.curate.max_per_prompt)}
+        out = {"verify": verify(wh, run_id), "curate": curate(wh, run_id, cfg.curate)}
+        report_task(wh, run_id, chart_path=_chart_path(wh))
+        return out
 
 
 @flow(name="snapshot")

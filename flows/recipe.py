@@ -20,13 +20,9 @@ from generators.teachers import BACKENDS, BudgetConfig, Price, TeacherConfig
 from generators.teachers.budget import parse_prices
 from generators.templates import Prompt, Template, load_template, render_prompts
 from training.config import EvalConfig, SnapshotSpec, TrainConfig
+from warehouse.curation import CurationConfig
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
-
-
-@dataclass(frozen=True)
-class CurateConfig:
-    max_per_prompt: int = field(default=2, metadata={"help": "distinct verified samples kept per prompt (0 = all)"})
 
 
 @dataclass(frozen=True)
@@ -41,7 +37,7 @@ class Recipe:
     budget: BudgetConfig = BudgetConfig()
     prices: dict[str, Price] = field(default_factory=dict)
     synthesis: SynthesisConfig | None = None
-    curate: CurateConfig = CurateConfig()
+    curate: CurationConfig = CurationConfig()
     snapshot: SnapshotSpec = SnapshotSpec()
     train: TrainConfig = TrainConfig()
     eval: EvalConfig = EvalConfig()
@@ -78,7 +74,7 @@ class Inputs:
         return [p for p in self.prompts if p.seed.split == name]
 
 
-SECTIONS = {"teacher": TeacherConfig, "budget": BudgetConfig, "curate": CurateConfig, "snapshot": SnapshotSpec,
+SECTIONS = {"teacher": TeacherConfig, "budget": BudgetConfig, "curate": CurationConfig, "snapshot": SnapshotSpec,
             "train": TrainConfig, "eval": EvalConfig}
 TOP_KEYS = {"name", "seeds", "templates", "max_prompts", "teachers", "prices", "synthesis", *SECTIONS}
 NO_KEYS_FIX = ("export the key in an environment variable and set `api_key_env: NAME`, or store it in a "

@@ -266,6 +266,25 @@ def m007_run_owner(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE runs ADD COLUMN host VARCHAR; ALTER TABLE runs ADD COLUMN pid INTEGER;")
 
 
+@migration
+def m008_near_dedup(con: duckdb.DuckDBPyConnection) -> None:
+    # MinHash signatures of kept items (warehouse/near_dedup.py), so each curation run dedups against
+    # everything kept before without recomputing them. One row per (config, scope, item): a config
+    # change gets its own signatures instead of mixing incompatible ones.
+    con.execute("""
+        CREATE TABLE minhash_signatures (
+            item_id VARCHAR NOT NULL,          -- the kept item (e.g. a generation_id)
+            scope VARCHAR NOT NULL,            -- what is deduped together (e.g. 'math/responses')
+            config_id VARCHAR NOT NULL,        -- stable_id of the NearDupConfig (shingling, perms, bands, rows)
+            signature BLOB NOT NULL,           -- num_perm little-endian uint32 (datasketch affine32 hash values)
+            numbers_hash BIGINT,               -- hash of the sorted number tokens (numbers_must_match)
+            cluster_id VARCHAR,                -- the kept item that represents its cluster (itself)
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (config_id, scope, item_id)
+        );
+    """)
+
+
 def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply every pending migration in order, each in its own transaction; return their names."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
