@@ -247,7 +247,7 @@ def main() -> None:
                platform.processor())
     print(f"\nMinHash near-dedup, {cfg}")
     print(f"machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; load avg {os.getloadavg()[0]:.1f}")
-    print(f"S-curve P(candidate): " + ", ".join(f"{s}: {cfg.candidate_probability(s):.3f}"
+    print("S-curve P(candidate): " + ", ".join(f"{s}: {cfg.candidate_probability(s):.3f}"
                                                  for s in (0.5, 0.7, 0.8, 0.85, 0.9)))
     print("\n| measure | value |\n| --- | --- |")
     for k, v in rows:

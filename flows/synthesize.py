@@ -122,15 +122,13 @@ def label_problems(wh: Warehouse, recipe: Recipe, run_id: str) -> dict:
             solutions.setdefault(r["prompt_id"], []).append(r["raw"])
             domain_of[r["prompt_id"]] = r["domain"]
     out, stamp, stats = [], now(), {"labelled": 0, "accepted": 0}
+    verifiers = {d: verifier_for(d) for d in set(domain_of.values())}
     for prompt_id, texts in solutions.items():
         if len(texts) < cfg.solutions:
             continue  # some solutions failed or the budget stopped: label when all k are in
-        verifier = verifier_for(domain_of[prompt_id])
-
-        def same(a: str, b: str) -> bool:
-            return verifier.verify(f"\\boxed{{{a}}}", b).passed
-
-        label = majority_label([extract_answer(t)[0] for t in texts[: cfg.solutions]], same)
+        verifier = verifiers[domain_of[prompt_id]]
+        label = majority_label([extract_answer(t)[0] for t in texts[: cfg.solutions]],
+                               lambda a, b, v=verifier: v.verify(f"\\boxed{{{a}}}", b).passed)
         accepted = label.accepted(cfg.min_agreement)
         out.append({"prompt_id": prompt_id, "method": "self_consistency", "label": label.answer,
                     "agreement": label.agreement, "votes": label.votes, "samples": label.samples,

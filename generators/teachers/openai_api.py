@@ -53,7 +53,6 @@ _DONE = object()
 RETRYABLE_STATUS = {408, 409, 429} | set(range(500, 600))
 FATAL_STATUS = {401, 403, 404}
 MAX_WAIT_S = 600.0
-POOL_SIZE = 64  # connections per HTTP client (httpx's pool scans them all per request)
 
 
 class MissingApiKey(RuntimeError):
@@ -159,22 +158,20 @@ class OpenAITeacher(Teacher):
 
         started.put((asyncio.get_running_loop(), asyncio.current_task()))
         cfg = self.config
-        shards = max(1, cfg.concurrency // POOL_SIZE)
-        per_pool = -(-cfg.concurrency // shards)
-        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
-        clients = [AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=cfg.timeout_s,
-                               http_client=_http_client(limits, cfg.timeout_s)) for _ in range(shards)]
+        limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
+        client = AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=cfg.timeout_s,
+                             http_client=_http_client(limits, cfg.timeout_s))
         slots = asyncio.Semaphore(cfg.concurrency)
         rpm = _Bucket(cfg.requests_per_minute) if cfg.requests_per_minute else None
         tpm = _Bucket(cfg.tokens_per_minute) if cfg.tokens_per_minute else None
-        todo = iter(enumerate(requests))
+        todo = iter(requests)
 
         async def lane() -> None:
             """Take the next request until none is left; retries wait here, outside the slots."""
-            for i, r in todo:  # one iterator shared by every lane
+            for r in todo:  # one iterator shared by every lane
                 if budget.stopped or stop.is_set():
                     return
-                await self._one(clients[i % shards], r, budget, slots, rpm, tpm, results)
+                await self._one(client, r, budget, slots, rpm, tpm, results)
 
         lanes = min(len(requests), cfg.concurrency * 4)  # more lanes than slots: sleeping retries free theirs
         try:
@@ -187,8 +184,7 @@ class OpenAITeacher(Teacher):
             results.put(exc)
         finally:
             try:
-                for client in clients:
-                    await client.close()
+                await client.close()
             except asyncio.CancelledError:
                 pass  # cancelled by the caller while closing: the loop ends anyway
             results.put(_DONE)
@@ -197,7 +193,7 @@ class OpenAITeacher(Teacher):
                    rpm: _Bucket | None, tpm: _Bucket | None, results: queue.Queue) -> None:
         cfg = self.config
         body = self._body(r)
-        prompt_est = sum(len(m["content"]) // 3 + 4 for m in body["messages"])  # as Teacher.prompt_estimate
+        prompt_est = self.prompt_estimate(r.prompt)
         worst = prompt_est + cfg.max_tokens
         options = {"headers": {"Idempotency-Key": r.key}}
         failure: Failure | None = None
