@@ -13,8 +13,8 @@ the first that fires is the recorded reason (its evidence is in `details`):
     too_short / too_long completion tokens outside [min_tokens, max_tokens]
     repetitive           repeated lines or word n-grams beyond the thresholds
     language_mismatch    the response is written in another script than the prompt
-    decontaminated       the prompt or the response shares a word n-gram with an eval prompt
-                         (the matching eval prompt is recorded): eval never trains, by check too
+    decontaminated       the prompt or the response contains half (decontam_share) of an eval prompt's
+                         word n-grams (the eval prompt is recorded): eval never trains, by check too
     exact_duplicate      same prompt and same normalised response as a kept row
     near_duplicate       MinHash near-duplicate of a kept row, in this run or any earlier one
                          (warehouse/near_dedup.py; the cluster id is the kept row's id)
@@ -65,13 +65,15 @@ class CurationConfig:
     check_language: bool = field(default=True, metadata={"help": "reject responses in another script"})
     decontam_ngram: int = field(default=8, metadata={"help": "word n-gram size for decontamination (an eval "
                                                                "prompt shorter than n must appear whole)"})
+    decontam_share: float = field(default=0.5, metadata={"help": "share of an eval prompt's n-grams a train "
+                                                                   "prompt or response must contain to be a hit"})
     near_dedup: bool = field(default=True, metadata={"help": "MinHash near-dedup against all kept rows"})
 
     def __post_init__(self) -> None:
         if self.max_per_prompt < 0 or self.min_tokens < 0 or self.decontam_ngram < 1:
             raise ValueError("max_per_prompt and min_tokens must be >= 0, decontam_ngram >= 1")
-        if not (0 < self.max_repeated_lines <= 1 and 0 < self.max_repeated_ngrams <= 1):
-            raise ValueError("max_repeated_lines and max_repeated_ngrams are shares in (0, 1]")
+        if not all(0 < x <= 1 for x in (self.max_repeated_lines, self.max_repeated_ngrams, self.decontam_share)):
+            raise ValueError("max_repeated_lines, max_repeated_ngrams and decontam_share are shares in (0, 1]")
 
 
 @dataclass
@@ -99,7 +101,7 @@ def curate(wh: Warehouse, run_id: str, config: CurationConfig | None = None, **c
     per_prompt = Counter({r["prompt_id"]: r["n"] for r in
                           wh.query("SELECT prompt_id, count(*) AS n FROM curated GROUP BY prompt_id")})
     decontam = Decontaminator(wh.query("SELECT prompt_id, text FROM prompts WHERE split = 'eval'"),
-                              cfg.decontam_ngram)
+                              cfg.decontam_ngram, cfg.decontam_share)
     near = _near_index(wh, cfg)
     kept, rejected, reasons = [], [], Counter()
     for row in candidates:
@@ -211,29 +213,41 @@ def _words(text: str) -> list[str]:
 
 
 class Decontaminator:
-    """Word n-gram overlap with the eval prompts (operators and punctuation are words, numbers too).
+    """Word n-gram overlap with the eval prompts (operators, punctuation and numbers are words).
 
-    A train prompt or response that contains any n-gram of an eval prompt is a hit; an
-    eval prompt shorter than n words must appear whole.
+    A train prompt or response is contaminated by an eval prompt when it contains at
+    least `min_share` of that eval prompt's distinct n-grams; an eval prompt shorter
+    than n words must appear whole. A share, not a single shared n-gram: problems
+    written from the same template share boilerplate 8-grams ("pages every day . how
+    many pages does") without being the same problem.
     """
 
-    def __init__(self, eval_prompts: list[dict], n: int = 8):
-        self.index: dict[int, dict[tuple, str]] = {}
+    def __init__(self, eval_prompts: list[dict], n: int = 8, min_share: float = 0.5):
+        self.n, self.min_share = n, min_share
+        self.index: dict[int, dict[tuple, set[str]]] = {}  # n-gram size -> n-gram -> eval prompt ids
+        self.sizes: dict[str, int] = {}  # eval prompt id -> its number of distinct n-grams
         for p in eval_prompts:
             words = _words(p["text"])
             size = min(n, len(words))
             if size == 0:
                 continue
+            grams = {tuple(words[i:i + size]) for i in range(len(words) - size + 1)}
+            self.sizes[p["prompt_id"]] = len(grams)
             table = self.index.setdefault(size, {})
-            for i in range(len(words) - size + 1):
-                table.setdefault(tuple(words[i:i + size]), p["prompt_id"])
+            for gram in grams:
+                table.setdefault(gram, set()).add(p["prompt_id"])
 
     def hit(self, *texts: str) -> dict | None:
         for field_name, text in zip(("prompt", "response"), texts):
             words = _words(text)
+            found: dict[str, set[tuple]] = {}
             for size, table in self.index.items():
                 for i in range(len(words) - size + 1):
                     gram = tuple(words[i:i + size])
-                    if gram in table:
-                        return {"eval_prompt_id": table[gram], "field": field_name, "ngram": " ".join(gram)}
+                    for prompt_id in table.get(gram, ()):
+                        found.setdefault(prompt_id, set()).add(gram)
+            best = max(found, key=lambda pid: (len(found[pid]) / self.sizes[pid], pid), default=None)
+            if best is not None and len(found[best]) / self.sizes[best] >= self.min_share:
+                return {"eval_prompt_id": best, "field": field_name,
+                        "share": round(len(found[best]) / self.sizes[best], 3), "ngram": " ".join(min(found[best]))}
         return None

@@ -54,9 +54,13 @@ def test_repetition_measures():
 
 def test_decontamination_hits_and_misses():
     d = Decontaminator([{"prompt_id": "e1", "text": "A train travels 180 km in 2.5 hours. What is its average speed?"},
-                        {"prompt_id": "e2", "text": "What is 4 × 10?"}], n=8)
+                        {"prompt_id": "e2", "text": "What is 4 × 10?"},
+                        {"prompt_id": "e3", "text": "Lucas reads 11 pages every day. How many pages does Lucas read "
+                                                    "in 6 days?"}], n=8)
     hit = d.hit("Q: a train travels 180 km in 2.5 hours . what is the speed?", "")
-    assert hit == {"eval_prompt_id": "e1", "field": "prompt", "ngram": "a train travels 180 km in 2 ."}
+    assert hit["eval_prompt_id"] == "e1" and hit["field"] == "prompt" and hit["share"] == 0.6  # 6 of its 10 distinct 8-grams
+    assert d.hit("Maya reads 20 pages every day. How many pages does Maya read in 3 days?", "") is None, \
+        "the same template with other names and numbers is another problem"
     assert d.hit("What is 4 × 10? Then add 2.", "")["eval_prompt_id"] == "e2", "a short eval prompt must appear whole"
     assert d.hit("What is 4 + 10?", "") is None, "operators are words: 4 + 10 is another problem"
     assert d.hit("A train travels 190 km in 2.5 hours.", "") is None
