@@ -12,7 +12,13 @@ Runs, each against a fresh server process with 200 ms latency:
   floor   the clean run with bare aiohttp and no SDK: what this server and loopback
           allow at all (the part of the overhead that is not the client's).
 
-Usage: .venv/bin/python bench/openai_throughput.py [--requests 2000] [--concurrency 64] [--runs clean,faults,sdk]
+On a machine with few cores the server and the client compete for the same CPUs, and
+the scheduler's choices show up as wall-time noise; by default the server process is
+pinned to the last CPU and the client to the others (`--no-pin` to leave both free).
+`--repeat N` runs each case N times against a fresh server and reports the median.
+
+Usage: .venv/bin/python bench/openai_throughput.py [--requests 2000] [--concurrency 64]
+       [--runs clean,faults,sdk,floor] [--repeat 1] [--no-pin]
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -108,24 +115,45 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--runs", default="clean,faults,sdk,floor")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each case; the median is reported")
+    ap.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin server and client to CPUs")
     args = ap.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = args.pin and len(cpus) >= 2
+    if pin:
+        os.sched_setaffinity(0, cpus[:-1])
     ideal = args.requests * LATENCY / args.concurrency
     rounds = -(-args.requests // args.concurrency) * LATENCY  # whole rounds of `concurrency` requests
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}; ideal {ideal:.2f} s (whole rounds: {rounds:.2f} s)")
+          f"python {platform.python_version()}; ideal {ideal:.2f} s (whole rounds: {rounds:.2f} s); "
+          + (f"server pinned to CPU {cpus[-1]}, client to {cpus[:-1]}" if pin else "not pinned"))
     results = {}
     for name in args.runs.split(","):
         fn, faults = RUNS[name]
-        with spawn_server(latency_s=LATENCY, seed=0, **faults) as server:
-            out = fn(server.url, args.requests, args.concurrency)
-            stats = server.stats(summary=True)
-        out.update(ideal_s=ideal, vs_ideal=out["wall_s"] / ideal, cpu_ms_per_request=1000 * out["client_cpu_s"] /
-                   args.requests, server_requests=stats["total"], answered=stats["answered"],
-                   answered_twice=stats["answered_twice"], by_outcome=stats["by_outcome"])
-        results[name] = out
-        print(f"{name:7s} wall {out['wall_s']:6.2f} s ({out['vs_ideal']:.2f}x ideal), client CPU "
-              f"{out['cpu_ms_per_request']:.2f} ms/request, {out['completions']}/{args.requests} returned, "
-              f"answered twice {out['answered_twice']}, server saw {out['by_outcome']}", flush=True)
+        runs = []
+        for _ in range(args.repeat):
+            with spawn_server(latency_s=LATENCY, seed=0, **faults) as server:
+                if pin:
+                    os.sched_setaffinity(server.pid, cpus[-1:])
+                out = fn(server.url, args.requests, args.concurrency)
+                stats = server.stats(summary=True)
+            out.update(ideal_s=ideal, vs_ideal=out["wall_s"] / ideal,
+                       cpu_ms_per_request=1000 * out["client_cpu_s"] / args.requests, server_requests=stats["total"],
+                       answered=stats["answered"], answered_twice=stats["answered_twice"],
+                       by_outcome=stats["by_outcome"])
+            runs.append(out)
+            print(f"{name:7s} wall {out['wall_s']:6.2f} s ({out['vs_ideal']:.2f}x ideal), client CPU "
+                  f"{out['cpu_ms_per_request']:.2f} ms/request, {out['completions']}/{args.requests} returned, "
+                  f"answered twice {out['answered_twice']}, server saw {out['by_outcome']}", flush=True)
+        walls = sorted(r["wall_s"] for r in runs)
+        median = statistics.median(walls)
+        results[name] = {"median_wall_s": median, "median_vs_ideal": median / ideal, "walls": walls,
+                         "cpu_ms_per_request": statistics.median(r["cpu_ms_per_request"] for r in runs),
+                         "all_returned": all(r["completions"] == args.requests for r in runs),
+                         "answered_twice": max(r["answered_twice"] for r in runs), "runs": runs}
+        if args.repeat > 1:
+            print(f"{name:7s} median {median:.2f} s ({median / ideal:.2f}x ideal) over {args.repeat} runs, "
+                  f"range {walls[0]:.2f}-{walls[-1]:.2f} s", flush=True)
     print(json.dumps(results, indent=1, default=str))
 
 

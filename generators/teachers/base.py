@@ -105,6 +105,11 @@ class Request:
     sample_index: int = 0
 
 
+def estimate_tokens(messages: list[dict[str, str]]) -> int:
+    """Tokens a chat takes, over-estimated: ~3 characters per token plus a per-message overhead."""
+    return sum(len(m["content"]) // 3 + 4 for m in messages)
+
+
 @dataclass(frozen=True)
 class Completion:
     key: str
@@ -149,8 +154,8 @@ class Teacher(ABC):
         """
 
     def prompt_estimate(self, prompt: str) -> int:
-        """Tokens the chat for `prompt` will take, over-estimated (~3 characters per token + per-message overhead)."""
-        return sum(len(m["content"]) // 3 + 4 for m in self.messages(prompt))
+        """Tokens the chat for `prompt` will take, over-estimated (see `estimate_tokens`)."""
+        return estimate_tokens(self.messages(prompt))
 
     def within_budget(self, batches: Iterable[list[Request]], budget: Budget | None,
                       run: Callable[[list[Request]], list[Completion]]) -> Iterator[list[Completion]]:

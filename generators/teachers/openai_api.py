@@ -5,13 +5,14 @@ How a run of many requests uses its quota and survives faults:
 * One request per sample (`Request`), sent by `AsyncOpenAI` on an event loop in
   a background thread; `generate` yields what has arrived so the caller can
   store it at once. The SDK's own retries are off: this module decides.
-* At most `concurrency` requests are on the wire. Token buckets for
+* `concurrency` lanes each keep one request on the wire: a lane sends the next
+  due retry or new request as soon as its answer is in. Token buckets for
   `requests_per_minute` and `tokens_per_minute` (prompt estimate + max_tokens,
-  corrected by the reported usage) are passed before a slot is taken.
+  corrected by the reported usage) are passed before each send.
 * 429, 5xx, timeouts, connection errors and malformed bodies are retried up to
   `max_attempts` with exponential backoff and full jitter; a `Retry-After`
-  (or `retry-after-ms`) header sets the wait instead. Waiting happens *outside*
-  the concurrency slot, so one throttled request never idles a slot.
+  (or `retry-after-ms`) header sets the wait instead. The wait is a timer, not a
+  lane: the lane moves on to other work, so throttled requests never idle a slot.
 * 400/413/422 (this prompt is bad) fail the request at once; 401/403/404 (bad
   key, unknown model, wrong URL) stop the whole run with `TeacherUnavailable`,
   since every other request would fail the same way.
@@ -35,24 +36,27 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import gc
 import os
 import queue
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx2 as httpx  # the SDK's HTTP library (a maintained httpx fork)
 import openai
 
-from generators.teachers.base import Completion, Failure, Request, Teacher, TeacherConfig
+from generators.teachers.base import Completion, Failure, Request, Teacher, TeacherConfig, estimate_tokens
 from generators.teachers.budget import Budget
 
 _DONE = object()
 RETRYABLE_STATUS = {408, 409, 429} | set(range(500, 600))
 FATAL_STATUS = {401, 403, 404}
 MAX_WAIT_S = 600.0
+DRAIN_S = 0.02  # the consumer's pause after a wake, to take answers in batches
 
 
 class MissingApiKey(RuntimeError):
@@ -123,7 +127,8 @@ class OpenAITeacher(Teacher):
         results: queue.Queue = queue.Queue()
         stop = threading.Event()
         started: queue.Queue = queue.Queue()  # (loop, main task), to cancel it from here
-        thread = threading.Thread(target=lambda: asyncio.run(self._run(requests, budget, results, stop, started)),
+        thread = threading.Thread(target=_frozen_heap(asyncio.run), args=(self._run(requests, budget, results, stop,
+                                                                                     started),),
                                   name="openai-teacher", daemon=True)
         thread.start()
         loop, main = started.get()
@@ -131,6 +136,8 @@ class OpenAITeacher(Teacher):
         try:
             while not finished:
                 batch = [results.get()]
+                # let answers gather instead of waking per answer: each wake takes the GIL from the event loop
+                time.sleep(DRAIN_S)
                 while len(batch) < self.config.batch_size:
                     try:
                         batch.append(results.get_nowait())
@@ -156,85 +163,108 @@ class OpenAITeacher(Teacher):
                    started: queue.Queue) -> None:
         from openai import AsyncOpenAI
 
-        started.put((asyncio.get_running_loop(), asyncio.current_task()))
+        loop = asyncio.get_running_loop()
+        started.put((loop, asyncio.current_task()))
         cfg = self.config
         limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
         client = AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=cfg.timeout_s,
                              http_client=_http_client(limits, cfg.timeout_s))
-        slots = asyncio.Semaphore(cfg.concurrency)
         rpm = _Bucket(cfg.requests_per_minute) if cfg.requests_per_minute else None
         tpm = _Bucket(cfg.tokens_per_minute) if cfg.tokens_per_minute else None
         todo = iter(requests)
+        due: deque[tuple[Request, int]] = deque()  # (request, attempt) whose retry wait is over
+        timers: set[asyncio.TimerHandle] = set()  # retries still waiting
+        busy = 0  # lanes with a request in hand
+        changed = asyncio.Event()  # a retry became due or a lane finished a request
+
+        def retry_later(r: Request, attempt: int, wait: float) -> None:
+            def ready() -> None:
+                timers.discard(handle)
+                due.append((r, attempt))
+                changed.set()
+
+            handle = loop.call_later(wait, ready)
+            timers.add(handle)
 
         async def lane() -> None:
-            """Take the next request until none is left; retries wait here, outside the slots."""
-            for r in todo:  # one iterator shared by every lane
-                if budget.stopped or stop.is_set():
+            """One concurrency slot: send the next due retry or new request, until neither can come."""
+            nonlocal busy
+            while not (budget.stopped or stop.is_set()):
+                if due:
+                    r, attempt = due.popleft()
+                elif (r := next(todo, None)) is not None:
+                    attempt = 1
+                elif timers or busy:  # a retry may still come due
+                    changed.clear()
+                    await changed.wait()
+                    continue
+                else:
                     return
-                await self._one(client, r, budget, slots, rpm, tpm, results)
+                busy += 1
+                try:
+                    await self._attempt(client, r, attempt, budget, rpm, tpm, results, retry_later)
+                finally:
+                    busy -= 1
+                    changed.set()
 
-        lanes = min(len(requests), cfg.concurrency * 4)  # more lanes than slots: sleeping retries free theirs
         try:
             async with asyncio.TaskGroup() as group:
-                for _ in range(lanes):
+                for _ in range(min(len(requests), cfg.concurrency)):
                     group.create_task(lane())
         except BaseExceptionGroup as eg:  # TeacherUnavailable from one lane cancels the others
             results.put(eg.exceptions[0])
         except BaseException as exc:  # noqa: BLE001 - cancelled by the caller, handed back all the same
             results.put(exc)
         finally:
+            for handle in timers:  # budget reached or stopped: those requests stay pending for a later run
+                handle.cancel()
             try:
                 await client.close()
             except asyncio.CancelledError:
                 pass  # cancelled by the caller while closing: the loop ends anyway
             results.put(_DONE)
 
-    async def _one(self, client, r: Request, budget: Budget, slots: asyncio.Semaphore,
-                   rpm: _Bucket | None, tpm: _Bucket | None, results: queue.Queue) -> None:
+    async def _attempt(self, client, r: Request, attempt: int, budget: Budget, rpm: _Bucket | None,
+                       tpm: _Bucket | None, results: queue.Queue, retry_later) -> None:
+        """Send `r` once: its completion, its failure, or a retry scheduled on a timer (no slot held while
+        it waits: the lane takes other work)."""
         cfg = self.config
-        body = self._body(r)
-        prompt_est = self.prompt_estimate(r.prompt)
+        messages = self.messages(r.prompt)
+        prompt_est = estimate_tokens(messages)
         worst = prompt_est + cfg.max_tokens
-        options = {"headers": {"Idempotency-Key": r.key}}
-        failure: Failure | None = None
-        for attempt in range(1, cfg.max_attempts + 1):
-            if rpm:
-                await rpm.take(1)
+        if rpm:
+            await rpm.take(1)
+        if tpm:
+            await tpm.take(worst)
+        held = budget.reserve(cfg.model, 1, prompt_est, cfg.max_tokens)
+        if held is None:
+            return  # budget reached: the request stays pending for a later run
+        began = time.monotonic()
+        try:
+            # the SDK's transport, auth and errors, without its per-call param transform and
+            # response models (~2 ms of CPU per request here): the body is already plain JSON
+            response = await client.post("/chat/completions", cast_to=httpx.Response, body=self._body(r, messages),
+                                         options={"headers": {"Idempotency-Key": r.key}})
+            completion = self._completion(r, response.json(), prompt_est, time.monotonic() - began)
+        except (openai.APIError, ValueError) as exc:  # ValueError: a 200 whose body is not a completion
+            budget.release(held)
             if tpm:
-                await tpm.take(worst)
-            async with slots:
-                held = budget.reserve(cfg.model, 1, prompt_est, cfg.max_tokens)
-                if held is None:
-                    return  # budget reached: the request stays pending for a later run
-                began = time.monotonic()
-                try:
-                    # the SDK's transport, auth and errors, without its per-call param transform and
-                    # response models (~2 ms of CPU per request here): the body is already plain JSON
-                    response = await client.post("/chat/completions", cast_to=httpx.Response, body=body,
-                                                 options=options)
-                    completion = self._completion(r, response.json(), prompt_est, time.monotonic() - began)
-                except (openai.APIError, ValueError) as exc:  # ValueError: a 200 whose body is not a completion
-                    budget.release(held)
-                    if tpm:
-                        tpm.refund(worst)
-                    self.errors += 1
-                    failure, wait = self._classify(r, exc, attempt)
-                else:
-                    usage_tokens = completion.prompt_tokens + completion.completion_tokens
-                    if tpm:
-                        tpm.refund(worst - usage_tokens)
-                    cost = budget.settle(held, completion.prompt_tokens, completion.completion_tokens)
-                    results.put(_with_cost(completion, cost))
-                    return
-            if wait is None:  # not worth retrying
-                break
-            if attempt < cfg.max_attempts:
-                await asyncio.sleep(wait)  # outside the slot
-        results.put(failure)
+                tpm.refund(worst)
+            self.errors += 1
+            failure, wait = self._classify(r, exc, attempt)
+            if wait is None or attempt >= cfg.max_attempts:
+                results.put(failure)
+            else:
+                retry_later(r, attempt + 1, wait)
+            return
+        if tpm:
+            tpm.refund(worst - completion.prompt_tokens - completion.completion_tokens)
+        cost = budget.settle(held, completion.prompt_tokens, completion.completion_tokens)
+        results.put(replace(completion, cost_usd=cost))
 
-    def _body(self, r: Request) -> dict:
+    def _body(self, r: Request, messages: list[dict]) -> dict:
         cfg = self.config
-        body = {"model": cfg.model, "messages": self.messages(r.prompt), "temperature": cfg.temperature,
+        body = {"model": cfg.model, "messages": messages, "temperature": cfg.temperature,
                 "top_p": cfg.top_p, "max_tokens": cfg.max_tokens, "n": 1, "seed": cfg.seed + r.sample_index}
         if cfg.logprobs:
             body.update(logprobs=True, top_logprobs=cfg.logprobs)
@@ -293,6 +323,24 @@ def _http_client(limits, timeout_s: float):
         return DefaultAsyncHttpxClient(limits=limits, timeout=timeout_s)
 
 
+def _frozen_heap(fn):
+    """`fn` with the objects that exist when it starts left out of garbage collection until it returns.
+
+    A process that has imported the SDK, pydantic, Prefect and DuckDB holds millions of long-lived
+    objects; every full collection walks them all and stalls the event loop (60 ms here, longer in a
+    flow process), and a stalled loop delays every answer in flight. `gc.freeze` moves them to the
+    permanent generation; `gc.unfreeze` hands them back, so garbage among them is still collected later.
+    """
+    def run(*args):
+        gc.freeze()
+        try:
+            return fn(*args)
+        finally:
+            gc.unfreeze()
+
+    return run
+
+
 def _dropped(exc: BaseException) -> bool:
     """The aiohttp transport reports a dropped connection as a connect *timeout*; its cause says otherwise."""
     cause = exc.__cause__
@@ -301,12 +349,6 @@ def _dropped(exc: BaseException) -> bool:
             return True
         cause = cause.__cause__
     return False
-
-
-def _with_cost(c: Completion, cost: float) -> Completion:
-    from dataclasses import replace
-
-    return replace(c, cost_usd=cost)
 
 
 def _message(exc: Exception) -> str:

@@ -59,6 +59,21 @@ def test_retry_after_is_honoured():
     assert elapsed >= 0.4, "the second attempt waited out Retry-After"
 
 
+def test_requests_waiting_to_retry_never_idle_a_slot(monkeypatch):
+    """Five requests fail at once with concurrency 1 and wait 1.5 s each before their retry: the one slot
+    serves all the others meanwhile (a design with a fixed number of waiting lanes would stall here)."""
+    monkeypatch.setattr("generators.teachers.openai_api.random.uniform", lambda a, b: 1.5)
+    failing = [f"key-{i:03d}" for i in range(5)]
+    with LoopbackServer(fail_keys=failing, latency_s=0.01) as srv:
+        stream = [item for batch in _teacher(srv.url, concurrency=1, max_attempts=2).generate(_requests(25))
+                  for item in batch]
+        stats = srv.stats(summary=True)
+    assert stats["max_inflight"] == 1
+    kinds = ["failure" if isinstance(item, Failure) else "completion" for item in stream]
+    assert kinds == ["completion"] * 20 + ["failure"] * 5, "every answer came in while the failures waited"
+    assert sorted(item.key for item in stream if isinstance(item, Failure)) == failing
+
+
 def test_a_request_that_keeps_failing_comes_back_as_a_failure_with_its_error():
     with LoopbackServer(fail_keys=["key-001"]) as srv:
         out = _run(_teacher(srv.url, max_attempts=3), _requests(3))
