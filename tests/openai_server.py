@@ -39,6 +39,8 @@ Faults (config fields, settable at start or through `/_control`)
                     text before the last line and `content` only the last line; "think":
                     content is ``<think>{reasoning}</think>{last line}``
     fail_keys       keys (see below) that always get a 500
+    max_choices     int or None: at most this many choices whatever `n` asks (an endpoint
+                    that ignores `n`)
     hold_after      int or None: once this many successful responses were delivered in total,
                     every further chat request is held open unanswered until `hold_after` is
                     raised or set to None (`/_control`), then answered normally
@@ -140,6 +142,7 @@ class FaultConfig:
     reasoning: str = "none"
     fail_keys: list[str] = field(default_factory=list)
     hold_after: int | None = None
+    max_choices: int | None = None
     seed: int = 0
     model: str = "loopback-teacher"
 
@@ -176,6 +179,9 @@ class FaultConfig:
         if self.hold_after is not None and (isinstance(self.hold_after, bool) or not isinstance(self.hold_after, int)
                                             or self.hold_after < 0):
             raise ValueError(f"hold_after must be an int >= 0 or None, got {self.hold_after!r}")
+        if self.max_choices is not None and (isinstance(self.max_choices, bool) or not isinstance(self.max_choices, int)
+                                             or self.max_choices < 1):
+            raise ValueError(f"max_choices must be an int >= 1 or None, got {self.max_choices!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"seed must be an int, got {self.seed!r}")
         if not isinstance(self.model, str) or not self.model:
@@ -441,7 +447,8 @@ class ServerState:
         choices, prompt_tokens, completion_tokens = [], 0, 0
         for message in body["messages"]:
             prompt_tokens += _words(_text_of(message.get("content")))
-        for i in range(body.get("n") or 1):
+        n = body.get("n") or 1
+        for i in range(n if self.config.max_choices is None else min(n, self.config.max_choices)):
             text = responder(body, i)
             if not isinstance(text, str):
                 raise TypeError(f"the responder returned {type(text).__name__}, not str")
@@ -907,6 +914,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="a key that always gets 500 (repeatable)")
     p.add_argument("--hold-after", dest="hold_after", type=_opt_int, default=d.hold_after,
                    help="hold every request after this many successes until released via /_control")
+    p.add_argument("--max-choices", dest="max_choices", type=_opt_int, default=d.max_choices,
+                   help="answer at most this many choices whatever n asks")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--model", default=d.model)
     return p

@@ -47,6 +47,9 @@ class TeacherConfig:
     api_key_secret: str | None = field(default=None, metadata={"help": "Prefect Secret block with the key "
                                                                          "(wins over api_key_env)"})
     concurrency: int = field(default=16, metadata={"help": "requests in flight at once"})
+    samples_per_request: int = field(default=1, metadata={
+        "help": "samples of one prompt asked in one call with `n` (its prompt tokens are paid once); an "
+                "endpoint that answers fewer choices is asked again for the rest"})
     requests_per_minute: float | None = field(default=None, metadata={"help": "token-bucket limit (null = none)"})
     tokens_per_minute: float | None = field(default=None, metadata={"help": "token-bucket limit on prompt + "
                                                                             "max completion tokens (null = none)"})
@@ -65,8 +68,9 @@ class TeacherConfig:
             raise ValueError("teacher temperature must be in [0, 5] and top_p in (0, 1]")
         if not 0 <= self.logprobs <= 20:
             raise ValueError("teacher logprobs (top-k) must be in [0, 20]")
-        if self.concurrency < 1 or self.max_attempts < 1 or self.timeout_s <= 0:
-            raise ValueError("teacher concurrency and max_attempts must be >= 1 and timeout_s > 0")
+        if self.concurrency < 1 or self.max_attempts < 1 or self.samples_per_request < 1 or self.timeout_s <= 0:
+            raise ValueError("teacher concurrency, max_attempts and samples_per_request must be >= 1 "
+                             "and timeout_s > 0")
         for name in ("requests_per_minute", "tokens_per_minute"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):

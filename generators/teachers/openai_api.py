@@ -171,16 +171,17 @@ class OpenAITeacher(Teacher):
                              http_client=_http_client(limits, cfg.timeout_s))
         rpm = _Bucket(cfg.requests_per_minute) if cfg.requests_per_minute else None
         tpm = _Bucket(cfg.tokens_per_minute) if cfg.tokens_per_minute else None
-        todo = iter(requests)
-        due: deque[tuple[Request, int]] = deque()  # (request, attempt) whose retry wait is over
+        groups = self._groups(requests)
+        todo = iter(groups)
+        due: deque[tuple[tuple[Request, ...], int]] = deque()  # (group, attempt) whose retry wait is over
         timers: set[asyncio.TimerHandle] = set()  # retries still waiting
         busy = 0  # lanes with a request in hand
         changed = asyncio.Event()  # a retry became due or a lane finished a request
 
-        def retry_later(r: Request, attempt: int, wait: float) -> None:
+        def retry_later(group: tuple[Request, ...], attempt: int, wait: float) -> None:
             def ready() -> None:
                 timers.discard(handle)
-                due.append((r, attempt))
+                due.append((group, attempt))
                 changed.set()
 
             handle = loop.call_later(wait, ready)
@@ -191,8 +192,8 @@ class OpenAITeacher(Teacher):
             nonlocal busy
             while not (budget.stopped or stop.is_set()):
                 if due:
-                    r, attempt = due.popleft()
-                elif (r := next(todo, None)) is not None:
+                    group, attempt = due.popleft()
+                elif (group := next(todo, None)) is not None:
                     attempt = 1
                 elif timers or busy:  # a retry may still come due
                     changed.clear()
@@ -202,14 +203,14 @@ class OpenAITeacher(Teacher):
                     return
                 busy += 1
                 try:
-                    await self._attempt(client, r, attempt, budget, rpm, tpm, results, retry_later)
+                    await self._attempt(client, group, attempt, budget, rpm, tpm, results, retry_later)
                 finally:
                     busy -= 1
                     changed.set()
 
         try:
             async with asyncio.TaskGroup() as group:
-                for _ in range(min(len(requests), cfg.concurrency)):
+                for _ in range(min(len(groups), cfg.concurrency)):
                     group.create_task(lane())
         except BaseExceptionGroup as eg:  # TeacherUnavailable from one lane cancels the others
             results.put(eg.exceptions[0])
@@ -224,69 +225,71 @@ class OpenAITeacher(Teacher):
                 pass  # cancelled by the caller while closing: the loop ends anyway
             results.put(_DONE)
 
-    async def _attempt(self, client, r: Request, attempt: int, budget: Budget, rpm: _Bucket | None,
-                       tpm: _Bucket | None, results: queue.Queue, retry_later) -> None:
-        """Send `r` once: its completion, its failure, or a retry scheduled on a timer (no slot held while
-        it waits: the lane takes other work)."""
+    def _groups(self, requests: list[Request]) -> list[tuple[Request, ...]]:
+        """Consecutive samples of one prompt, up to `samples_per_request` at a time: one call each, with `n`."""
+        size, groups, current = self.config.samples_per_request, [], []
+        for r in requests:
+            if current and (len(current) == size or r.prompt != current[0].prompt):
+                groups.append(tuple(current))
+                current = []
+            current.append(r)
+        if current:
+            groups.append(tuple(current))
+        return groups
+
+    async def _attempt(self, client, group: tuple[Request, ...], attempt: int, budget: Budget,
+                       rpm: _Bucket | None, tpm: _Bucket | None, results: queue.Queue, retry_later) -> None:
+        """Send one call for `group` (one prompt, `n` = its size): its completions, its failures, or a retry
+        scheduled on a timer (the lane takes other work meanwhile)."""
         cfg = self.config
-        messages = self.messages(r.prompt)
+        first, n = group[0], len(group)
+        messages = self.messages(first.prompt)
         prompt_est = estimate_tokens(messages)
-        worst = prompt_est + cfg.max_tokens
+        worst = prompt_est + n * cfg.max_tokens
         if rpm:
             await rpm.take(1)
         if tpm:
             await tpm.take(worst)
-        held = budget.reserve(cfg.model, 1, prompt_est, cfg.max_tokens)
+        held = budget.reserve(cfg.model, 1, prompt_est, n * cfg.max_tokens)
         if held is None:
-            return  # budget reached: the request stays pending for a later run
+            return  # budget reached: the requests stay pending for a later run
         began = time.monotonic()
         try:
             # the SDK's transport, auth and errors, without its per-call param transform and
             # response models (~2 ms of CPU per request here): the body is already plain JSON
-            response = await client.post("/chat/completions", cast_to=httpx.Response, body=self._body(r, messages),
-                                         options={"headers": {"Idempotency-Key": r.key}})
-            completion = self._completion(r, response.json(), prompt_est, time.monotonic() - began)
+            response = await client.post(
+                "/chat/completions", cast_to=httpx.Response, body=self._body(first, messages, n),
+                options={"headers": {"Idempotency-Key": first.key if n == 1 else f"{first.key}+{n}"}})
+            completions, prompt_tokens, completion_tokens = _completions(
+                group, response.json(), prompt_est, time.monotonic() - began)
         except (openai.APIError, ValueError) as exc:  # ValueError: a 200 whose body is not a completion
             budget.release(held)
             if tpm:
                 tpm.refund(worst)
             self.errors += 1
-            failure, wait = self._classify(r, exc, attempt)
+            failure, wait = self._classify(first, exc, attempt)
             if wait is None or attempt >= cfg.max_attempts:
-                results.put(failure)
+                for r in group:
+                    results.put(replace(failure, key=r.key))
             else:
-                retry_later(r, attempt + 1, wait)
+                retry_later(group, attempt + 1, wait)
             return
         if tpm:
-            tpm.refund(worst - completion.prompt_tokens - completion.completion_tokens)
-        cost = budget.settle(held, completion.prompt_tokens, completion.completion_tokens)
-        results.put(replace(completion, cost_usd=cost))
+            tpm.refund(worst - prompt_tokens - completion_tokens)
+        cost = budget.settle(held, prompt_tokens, completion_tokens)
+        total = prompt_tokens + completion_tokens
+        for c in completions:
+            results.put(replace(c, cost_usd=cost * (c.prompt_tokens + c.completion_tokens) / total if total else 0.0))
+        if len(completions) < n:  # an endpoint that ignores `n`: ask again for the rest, at once
+            retry_later(group[len(completions):], attempt, 0.0)
 
-    def _body(self, r: Request, messages: list[dict]) -> dict:
+    def _body(self, first: Request, messages: list[dict], n: int) -> dict:
         cfg = self.config
         body = {"model": cfg.model, "messages": messages, "temperature": cfg.temperature,
-                "top_p": cfg.top_p, "max_tokens": cfg.max_tokens, "n": 1, "seed": cfg.seed + r.sample_index}
+                "top_p": cfg.top_p, "max_tokens": cfg.max_tokens, "n": n, "seed": cfg.seed + first.sample_index}
         if cfg.logprobs:
             body.update(logprobs=True, top_logprobs=cfg.logprobs)
         return body
-
-    @staticmethod
-    def _completion(r: Request, data: dict, prompt_est: int, latency_s: float) -> Completion:
-        """A chat.completion JSON body -> Completion; a body without a message raises ValueError (malformed)."""
-        try:
-            choice = data["choices"][0]
-            message = choice["message"]
-        except (KeyError, IndexError, TypeError):
-            raise ValueError(f"not a chat completion: {str(data)[:200]}") from None
-        text = message.get("content") or ""
-        usage = data.get("usage") or {}
-        return Completion(
-            key=r.key, text=text, finish_reason=choice.get("finish_reason") or "stop",
-            prompt_tokens=usage.get("prompt_tokens", prompt_est),
-            completion_tokens=usage.get("completion_tokens", len(text) // 4), latency_s=latency_s,
-            reasoning=message.get("reasoning_content") or message.get("reasoning") or None,
-            logprobs=_compact_logprobs(choice.get("logprobs")),
-        )
 
     def _classify(self, r: Request, exc: Exception, attempt: int) -> tuple[Failure, float | None]:
         """(the failure if this was the last try, seconds to wait before the next, None = do not retry)."""
@@ -310,6 +313,46 @@ class OpenAITeacher(Teacher):
         if hinted is not None:
             return failure, min(hinted, MAX_WAIT_S) + random.uniform(0, 0.1)
         return failure, random.uniform(0, min(0.5 * 2 ** (attempt - 1), 30.0))
+
+
+def _completions(group: tuple[Request, ...], data: dict, prompt_est: int,
+                 latency_s: float) -> tuple[list[Completion], int, int]:
+    """A chat.completion JSON body -> (a Completion per choice, in `group` order, and the call's prompt and
+    completion tokens). The call's tokens are shared out so that they add up: the prompt evenly, the
+    completion by each choice's token count (from its logprobs) or else its length. A body without a
+    message raises ValueError (malformed)."""
+    try:
+        choices = sorted(data["choices"], key=lambda c: c.get("index", 0))[: len(group)]
+        messages = [c["message"] for c in choices]
+    except (KeyError, TypeError, AttributeError):
+        raise ValueError(f"not a chat completion: {str(data)[:200]}") from None
+    if not choices:
+        raise ValueError(f"a chat completion without choices: {str(data)[:200]}")
+    texts = [m.get("content") or "" for m in messages]
+    logprobs = [_compact_logprobs(c.get("logprobs")) for c in choices]
+    usage = data.get("usage") or {}
+    prompt_tokens = usage.get("prompt_tokens", prompt_est)
+    completion_tokens = usage.get("completion_tokens", sum(len(t) // 4 for t in texts))
+    weights = [len(lp["tokens"]) if lp else len(t) + 1 for t, lp in zip(texts, logprobs)]
+    prompt_shares = _shares(prompt_tokens, [1] * len(choices))
+    completion_shares = _shares(completion_tokens, weights)
+    completions = [
+        Completion(key=r.key, text=text, finish_reason=choice.get("finish_reason") or "stop",
+                   prompt_tokens=p, completion_tokens=c, latency_s=latency_s,
+                   reasoning=message.get("reasoning_content") or message.get("reasoning") or None, logprobs=lp)
+        for r, choice, message, text, lp, p, c in zip(group, choices, messages, texts, logprobs, prompt_shares,
+                                                       completion_shares)]
+    return completions, prompt_tokens, completion_tokens
+
+
+def _shares(total: int, weights: list[int]) -> list[int]:
+    """`total` split in proportion to `weights`, in whole numbers that add up to it (largest remainders)."""
+    whole = sum(weights)
+    exact = [total * w / whole for w in weights]
+    shares = [int(x) for x in exact]
+    for i in sorted(range(len(exact)), key=lambda i: shares[i] - exact[i])[: total - sum(shares)]:
+        shares[i] += 1
+    return shares
 
 
 def _http_client(limits, timeout_s: float):

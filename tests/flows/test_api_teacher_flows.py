@@ -73,6 +73,26 @@ def test_failed_requests_are_kept_then_retried_by_the_next_run(tmp_path, prefect
         assert all(k["successes"] == 1 for k in keys.values()), "nothing answered twice"
 
 
+def test_samples_asked_together_are_stored_apart_and_a_rerun_asks_only_the_missing(tmp_path, prefect_api):
+    from flows.factory import generate_flow
+
+    with LoopbackServer() as srv:
+        recipe, db = _project(tmp_path, srv.url, _seeds(3), teacher="  samples_per_request: 4")
+        first = generate_flow(str(recipe), str(db))
+        assert first["generate"]["stored"] == 6 and srv.stats()["total"] == 3, "n=2 per prompt in one call"
+        wh = Warehouse(db)
+        rows = wh.query("SELECT prompt_id, sample_index FROM generations ORDER BY ALL")
+        assert [(r["prompt_id"], r["sample_index"]) for r in rows] == [
+            (p, i) for p in sorted({r["prompt_id"] for r in rows}) for i in range(2)]
+        recipe.write_text(recipe.read_text().replace("  n: 2", "  n: 5"))  # 3 more samples per prompt
+        srv.reset()
+        second = generate_flow(str(recipe), str(db))
+        assert second["generate"]["requested"] == 9 and second["generate"]["stored"] == 9
+        assert sorted(srv.stats()["keys"]) == sorted(
+            f"{r['generation_id']}+3" for r in wh.query("SELECT generation_id FROM generations WHERE sample_index = 2"))
+        assert wh.scalar("SELECT count(DISTINCT generation_id) FROM generations") == 15
+
+
 def test_budget_stops_the_run_and_the_next_run_continues(tmp_path, prefect_api):
     from flows.factory import generate_flow
 

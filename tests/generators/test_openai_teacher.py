@@ -124,6 +124,55 @@ def test_top_k_logprobs_are_stored_as_parallel_lists():
     assert all(len(alts) == 3 for alts in lp["top_tokens"]) and all(p <= 0 for p in lp["logprobs"])
 
 
+def _samples(prompts: int, n: int, first_index: int = 0) -> list[Request]:
+    return [Request(f"p{p}-s{i}", f"What is {p} + 1?", i) for p in range(prompts) for i in range(first_index, n)]
+
+
+def test_samples_of_a_prompt_share_one_call_and_its_tokens_and_cost_add_up():
+    asked = []
+
+    def responder(body, i):
+        if i == 0:
+            asked.append((body["n"], body["seed"]))
+        return f"Choice {i} thinks {'hard ' * i}\nThe answer is \\boxed{{{i}}}."
+
+    price = Price(input_per_mtok=1.0, output_per_mtok=2.0)
+    with LoopbackServer(responder=responder) as srv:
+        budget = Budget(prices={"loopback-teacher": price})
+        teacher = _teacher(srv.url, samples_per_request=4, seed=10)
+        out = _run(teacher, _samples(3, 6), budget)  # 6 samples a prompt: a call of 4, then one of 2
+        stats = srv.stats()
+    assert sorted(asked) == [(2, 14)] * 3 + [(4, 10)] * 3, "n = the group's size, seed = its first sample's"
+    assert stats["total"] == 6 and sorted(stats["keys"]) == sorted(
+        [f"p{p}-s0+4" for p in range(3)] + [f"p{p}-s4+2" for p in range(3)]), "one Idempotency-Key per call"
+    assert sorted(out) == sorted(f"p{p}-s{i}" for p in range(3) for i in range(6))
+    assert [out[f"p0-s{i}"].text.endswith(f"\\boxed{{{i % 4}}}.") for i in range(6)] == [True] * 6
+    words = 5  # the loopback server counts words: "What is 0 + 1?"
+    assert sum(out[f"p0-s{i}"].prompt_tokens for i in range(4)) == words, "the prompt is paid once per call"
+    assert budget.requests == 6 and budget.tokens == sum(c.prompt_tokens + c.completion_tokens for c in out.values())
+    assert sum(c.cost_usd for c in out.values()) == pytest.approx(budget.cost_usd)
+    assert out["p0-s3"].completion_tokens > out["p0-s0"].completion_tokens, "completion tokens follow each choice"
+
+
+def test_an_endpoint_that_ignores_n_is_asked_again_for_the_rest():
+    with LoopbackServer(max_choices=1) as srv:
+        out = _run(_teacher(srv.url, samples_per_request=3), _samples(2, 3))
+        stats = srv.stats()
+    assert sorted(out) == sorted(f"p{p}-s{i}" for p in range(2) for i in range(3))
+    assert all(isinstance(c, Completion) for c in out.values())
+    assert stats["total"] == 6 and sorted(stats["keys"]) == sorted(
+        [f"p{p}-s0+3" for p in range(2)] + [f"p{p}-s1+2" for p in range(2)] + [f"p{p}-s2" for p in range(2)])
+
+
+def test_a_failed_call_fails_every_sample_in_it():
+    with LoopbackServer(p500=1.0) as srv:
+        out = _run(_teacher(srv.url, samples_per_request=4, max_attempts=2), _samples(1, 4, first_index=1))
+        stats = srv.stats()
+    assert sorted(out) == ["p0-s1", "p0-s2", "p0-s3"]  # samples 1-3 pending (0 stored): one call with n=3
+    assert all(isinstance(f, Failure) and (f.error_type, f.attempts) == ("server_error", 2) for f in out.values())
+    assert list(stats["keys"]) == ["p0-s1+3"] and stats["total"] == 2
+
+
 def test_budget_on_requests_stops_cleanly_at_the_cap():
     with LoopbackServer() as srv:
         budget = Budget(BudgetConfig(max_requests=5))
