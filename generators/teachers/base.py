@@ -47,6 +47,9 @@ class TeacherConfig:
     api_key_secret: str | None = field(default=None, metadata={"help": "Prefect Secret block with the key "
                                                                          "(wins over api_key_env)"})
     concurrency: int = field(default=16, metadata={"help": "requests in flight at once"})
+    ramp_up_s: float = field(default=0.0, metadata={
+        "help": "seconds over which the concurrency lanes start; about one request's latency spreads the "
+                "requests over a round trip instead of sending them in step (see bench/README.md)"})
     samples_per_request: int = field(default=1, metadata={
         "help": "samples of one prompt asked in one call with `n` (its prompt tokens are paid once); an "
                 "endpoint that answers fewer choices is asked again for the rest"})
@@ -71,6 +74,8 @@ class TeacherConfig:
         if self.concurrency < 1 or self.max_attempts < 1 or self.samples_per_request < 1 or self.timeout_s <= 0:
             raise ValueError("teacher concurrency, max_attempts and samples_per_request must be >= 1 "
                              "and timeout_s > 0")
+        if not 0 <= self.ramp_up_s <= 3600:
+            raise ValueError("teacher ramp_up_s must be in [0, 3600] seconds")
         for name in ("requests_per_minute", "tokens_per_minute"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):

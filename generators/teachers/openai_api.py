@@ -2,13 +2,15 @@
 
 How a run of many requests uses its quota and survives faults:
 
-* One request per sample (`Request`), sent by `AsyncOpenAI` on an event loop in
-  a background thread; `generate` yields what has arrived so the caller can
-  store it at once. The SDK's own retries are off: this module decides.
-* `concurrency` lanes each keep one request on the wire: a lane sends the next
-  due retry or new request as soon as its answer is in. Token buckets for
-  `requests_per_minute` and `tokens_per_minute` (prompt estimate + max_tokens,
-  corrected by the reported usage) are passed before each send.
+* One call per sample (`Request`), or per `samples_per_request` samples of one
+  prompt (with `n`, so the prompt is paid once), sent by `AsyncOpenAI` on an event
+  loop in a background thread; `generate` yields what has arrived so the caller
+  can store it at once. The SDK's own retries are off: this module decides.
+* `concurrency` lanes each keep one call on the wire: a lane sends the next due
+  retry or new call as soon as its answer is in. With `ramp_up_s` the lanes start
+  spread over that many seconds (about one latency keeps them out of step). Token
+  buckets for `requests_per_minute` and `tokens_per_minute` (prompt estimate +
+  max_tokens, corrected by the reported usage) are passed before each send.
 * 429, 5xx, timeouts, connection errors and malformed bodies are retried up to
   `max_attempts` with exponential backoff and full jitter; a `Retry-After`
   (or `retry-after-ms`) header sets the wait instead. The wait is a timer, not a
@@ -36,10 +38,12 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import gc
 import os
 import queue
 import random
+import ssl
 import threading
 import time
 from collections import deque
@@ -187,9 +191,13 @@ class OpenAITeacher(Teacher):
             handle = loop.call_later(wait, ready)
             timers.add(handle)
 
-        async def lane() -> None:
+        lanes = min(len(groups), cfg.concurrency)
+
+        async def lane(k: int) -> None:
             """One concurrency slot: send the next due retry or new request, until neither can come."""
             nonlocal busy
+            if cfg.ramp_up_s:
+                await asyncio.sleep(k * cfg.ramp_up_s / lanes)
             while not (budget.stopped or stop.is_set()):
                 if due:
                     group, attempt = due.popleft()
@@ -210,8 +218,8 @@ class OpenAITeacher(Teacher):
 
         try:
             async with asyncio.TaskGroup() as group:
-                for _ in range(min(len(groups), cfg.concurrency)):
-                    group.create_task(lane())
+                for k in range(lanes):
+                    group.create_task(lane(k))
         except BaseExceptionGroup as eg:  # TeacherUnavailable from one lane cancels the others
             results.put(eg.exceptions[0])
         except BaseException as exc:  # noqa: BLE001 - cancelled by the caller, handed back all the same
@@ -361,9 +369,16 @@ def _http_client(limits, timeout_s: float):
     from openai import DefaultAioHttpClient, DefaultAsyncHttpxClient
 
     try:
-        return DefaultAioHttpClient(limits=limits, timeout=timeout_s)
+        return DefaultAioHttpClient(limits=limits, timeout=timeout_s, verify=_ssl_context())
     except RuntimeError:  # extra not installed
-        return DefaultAsyncHttpxClient(limits=limits, timeout=timeout_s)
+        return DefaultAsyncHttpxClient(limits=limits, timeout=timeout_s, verify=_ssl_context())
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """The client's default TLS context (system CAs, SSL_CERT_FILE/DIR honoured), built once per process:
+    loading the CA store takes ~40 ms, which every run would otherwise pay again."""
+    return httpx.create_ssl_context()
 
 
 def _frozen_heap(fn):

@@ -8,7 +8,7 @@ import pytest
 
 from generators.teachers import Budget, BudgetConfig, Completion, Failure, Price, Request, TeacherConfig
 from generators.teachers.openai_api import MissingApiKey, OpenAITeacher, TeacherUnavailable, resolve_api_key
-from tests.openai_server import LoopbackServer
+from tests.openai_server import LoopbackServer, default_answer
 
 
 def _teacher(url: str, **kw) -> OpenAITeacher:
@@ -72,6 +72,24 @@ def test_requests_waiting_to_retry_never_idle_a_slot(monkeypatch):
     kinds = ["failure" if isinstance(item, Failure) else "completion" for item in stream]
     assert kinds == ["completion"] * 20 + ["failure"] * 5, "every answer came in while the failures waited"
     assert sorted(item.key for item in stream if isinstance(item, Failure)) == failing
+
+
+@pytest.mark.parametrize("ramp_up_s", [0.0, 0.6])
+def test_ramp_up_spreads_the_lanes_first_requests_over_the_given_seconds(ramp_up_s):
+    answered = []
+
+    def responder(body, i):
+        answered.append(time.monotonic())
+        return default_answer(body, i)
+
+    with LoopbackServer(responder=responder, latency_s=0.8) as srv:  # longer than the ramp: one request a lane
+        out = _run(_teacher(srv.url, concurrency=4, ramp_up_s=ramp_up_s), _requests(4))
+    assert len(out) == 4
+    spread = max(answered) - min(answered)  # each answered 0.8 s after it arrived
+    if ramp_up_s:
+        assert 0.35 <= spread < 0.6, f"lane k starts k/4 of {ramp_up_s} s late (0.45 s for the last): {spread:.2f} s"
+    else:
+        assert spread < 0.2, f"all lanes start at once: {spread:.2f} s"
 
 
 def test_a_request_that_keeps_failing_comes_back_as_a_failure_with_its_error():
