@@ -37,7 +37,7 @@ test-vllm:
 
 bench: install
 	$(BIN)/pip install -q -e ".[bench]"
-	$(BIN)/python bench/openai_throughput.py
+	$(BIN)/python bench/openai_throughput.py --repeat 5
 	$(BIN)/python bench/code_sandbox.py
 	$(BIN)/python bench/near_dedup.py
 	$(BIN)/python bench/teacher_prefix_cache.py
