@@ -21,7 +21,8 @@ from flows.progress import progress_bar
 from flows.recipe import Inputs, Recipe
 from generators.parsing import split_reasoning
 from generators.teachers import Budget, Completion, Failure, Request, TeacherConfig, build_teacher, generation_id
-from warehouse.db import Warehouse, now
+from warehouse.db import Warehouse
+from warehouse.ids import now
 from warehouse.journal import Journal, recover
 
 
@@ -39,11 +40,9 @@ def register_inputs(wh: Warehouse, inputs: Inputs, run_id: str) -> dict:
                   "body": t.body, "source_file": t.source_file, "created_at": stamp} for t in templates.values()]
     prompts = [{**p.to_row(), "run_id": run_id, "created_at": stamp}
                for p in [*inputs.prompts, *inputs.knowledge_prompts]]
-    with wh.connect() as con:
-        con.execute("BEGIN")
+    with wh.transaction() as con:
         counts = {"seeds": wh.insert("seeds", seeds, con=con), "templates": wh.insert("templates", templates, con=con),
                   "prompts": wh.insert("prompts", prompts, con=con)}
-        con.execute("COMMIT")
     return counts
 
 
@@ -154,8 +153,7 @@ class _Pending:
             self.flush()
 
     def flush(self) -> None:
-        with self.wh.connect() as con:
-            con.execute("BEGIN")
+        with self.wh.transaction() as con:
             self.stored += self.wh.insert("generations", self.generations, con=con)
             self.wh.insert("generation_logprobs", self.logprobs, con=con)
             if self.generations:
@@ -164,7 +162,6 @@ class _Pending:
                             [[g["generation_id"] for g in self.generations]])
             for f in self.failures:
                 con.execute(_UPSERT_FAILURE, [f[k] for k in _FAILURE_COLUMNS])
-            con.execute("COMMIT")
         self.failed += len(self.failures)
         self.journal.clear()
         self.generations, self.logprobs, self.failures = [], [], []

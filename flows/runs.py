@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from warehouse.db import Warehouse, now
+from warehouse.db import Warehouse
+from warehouse.ids import now
 
 
 def prefect_flow_run_id() -> str | None:

@@ -21,7 +21,8 @@ from generators.teachers import Budget, Request, generation_id
 from generators.templates import render_prompts
 from verifiers import verifier_for
 from verifiers.math import extract_answer
-from warehouse.db import Warehouse, now, stable_id
+from warehouse.db import Warehouse
+from warehouse.ids import now, stable_id
 
 
 @task(cache_policy=NO_CACHE)
@@ -92,12 +93,10 @@ def _register_problems(wh: Warehouse, recipe: Recipe, inputs: Inputs, run_id: st
                       "source_line": seed.source_line, "payload": seed.payload, "run_id": run_id, "created_at": stamp})
         prompts.append({**prompt.to_row(), "run_id": run_id, "created_at": stamp})
         counts["accepted"] += 1
-    with wh.connect() as con:
-        con.execute("BEGIN")
+    with wh.transaction() as con:
         wh.insert("seeds", seeds, con=con)
         wh.insert("prompts", prompts, con=con)
         wh.insert("synth_problems", rows, con=con)
-        con.execute("COMMIT")
     return counts
 
 

@@ -14,7 +14,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.progress import progress_bar
 from verifiers import verifier_for
-from warehouse.db import Warehouse, now, stable_id
+from warehouse.db import Warehouse
+from warehouse.ids import now, stable_id
 
 BATCH = 64
 

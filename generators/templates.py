@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 
 from generators.seeds import InputError, Seed
-from warehouse.db import stable_id
+from warehouse.ids import stable_id
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
 

@@ -18,7 +18,8 @@ from generators.teachers.hf import TransformersTeacher
 from training.config import EvalConfig
 from verifiers import verifier_for
 from verifiers.base import Verdict
-from warehouse.db import Warehouse, now, stable_id
+from warehouse.db import Warehouse
+from warehouse.ids import now, stable_id
 
 
 @dataclass(frozen=True)
@@ -112,11 +113,9 @@ def _record(wh: Warehouse, evaluation_id: str, player: Contestant, prompts: list
            "training_run_id": player.training_run_id, "teacher_id": player.teacher_id, "split": cfg.split,
            "n": len(items), "correct": correct, "accuracy": correct / len(items), "mean_latency_s": latency,
            "details": details, "run_id": run_id, "created_at": now()}
-    with wh.connect() as con:
-        con.execute("BEGIN")
+    with wh.transaction() as con:
         wh.insert("evaluation_items", items, con=con)
         wh.insert("evaluations", [row], con=con)
-        con.execute("COMMIT")
     return row
 
 

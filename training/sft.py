@@ -14,7 +14,8 @@ from pathlib import Path
 
 from generators.local_models import resolve_model
 from training.config import TrainConfig
-from warehouse.db import Warehouse, now, stable_id
+from warehouse.db import Warehouse
+from warehouse.ids import now, stable_id
 from warehouse.snapshots import get_snapshot, snapshot_rows
 
 

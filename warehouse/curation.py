@@ -34,7 +34,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from generators.parsing import training_target
-from warehouse.db import Warehouse, now, stable_id
+from warehouse.db import Warehouse
+from warehouse.ids import now, stable_id
 
 STAGE = "curate"
 
@@ -130,13 +131,11 @@ def curate(wh: Warehouse, run_id: str, config: CurationConfig | None = None, **c
             near.add(row["generation_id"], f"{row['prompt_text']}\n{target}")
         kept.append({"generation_id": row["generation_id"], "prompt_id": row["prompt_id"],
                      "content_hash": content_hash, "run_id": run_id, "created_at": now()})
-    with wh.connect() as con:
-        con.execute("BEGIN")
+    with wh.transaction() as con:
         wh.insert("curated", kept, con=con)
         wh.insert("rejections", rejected, con=con)
         if near is not None:
             near.flush(wh, con=con)
-        con.execute("COMMIT")
     return CurationStats(considered=len(candidates), kept=len(kept), rejected=reasons)
 
 

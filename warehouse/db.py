@@ -13,21 +13,17 @@ stage after a crash never duplicates a row.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-
-from warehouse import migrations
 
 DEFAULT_PATH = "warehouse.duckdb"
 
@@ -40,14 +36,16 @@ def default_path() -> Path:
     return Path(os.environ.get("DISTILL_WAREHOUSE", DEFAULT_PATH))
 
 
-def stable_id(*parts: Any, length: int = 16) -> str:
-    """A content-derived id: the same parts give the same id on every machine."""
-    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:length]
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT around the body; ROLLBACK if it raises, so a failed batch leaves nothing behind."""
+    con.execute("BEGIN")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -64,6 +62,8 @@ class Warehouse:
 
     def init(self) -> list[str]:
         """Create the file if needed and apply pending migrations."""
+        from warehouse import migrations  # migrations use `transaction` from this module
+
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as con:
             return migrations.apply(con)
@@ -95,6 +95,12 @@ class Warehouse:
                     ) from exc
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 1.0)
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One connection and one transaction: committed when the body returns, rolled back if it raises."""
+        with self.connect() as con, transaction(con):
+            yield con
 
     def query(self, sql: str, params: Sequence[Any] | None = None, read_only: bool = False) -> list[dict]:
         with self.connect(read_only=read_only) as con:

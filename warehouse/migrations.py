@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import duckdb
 
+from warehouse.db import transaction
+
 Migration = Callable[[duckdb.DuckDBPyConnection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
 
@@ -293,9 +295,8 @@ def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
     for name, fn in MIGRATIONS:
         if name in done:
             continue
-        con.execute("BEGIN")
-        fn(con)
-        con.execute("INSERT INTO schema_migrations VALUES (?, now())", [name])
-        con.execute("COMMIT")
+        with transaction(con):
+            fn(con)
+            con.execute("INSERT INTO schema_migrations VALUES (?, now())", [name])
         applied.append(name)
     return applied

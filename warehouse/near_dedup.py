@@ -115,7 +115,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from warehouse.db import Warehouse, now, stable_id
+from warehouse.db import Warehouse
+from warehouse.ids import now, stable_id
 
 TABLE = "minhash_signatures"
 SCHEME = "affine32"

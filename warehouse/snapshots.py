@@ -24,7 +24,8 @@ from pathlib import Path
 from generators.parsing import training_target
 from warehouse.curation import response_text
 from training.config import SnapshotSpec
-from warehouse.db import Warehouse, now, stable_id
+from warehouse.db import Warehouse
+from warehouse.ids import now, stable_id
 
 
 class SnapshotError(ValueError):
@@ -143,12 +144,10 @@ def create_snapshot(wh: Warehouse, spec: SnapshotSpec, run_id: str, default_name
     snapshot_id = stable_id(name, digest)
     record = {"snapshot_id": snapshot_id, "name": name, "spec": spec.to_dict(), "n_distilled": n_distilled,
               "n_general": len(rows) - n_distilled, "content_hash": digest, "run_id": run_id, "created_at": now()}
-    with wh.connect() as con:
-        con.execute("BEGIN")
+    with wh.transaction() as con:
         wh.insert("snapshot_rows", [{"snapshot_id": snapshot_id, "row_index": i, **r} for i, r in enumerate(rows)],
                   con=con)
         wh.insert("snapshots", [record], con=con)
-        con.execute("COMMIT")
     return {**record, "created": True}
 
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from generators.teachers.budget import Budget
-from warehouse.db import stable_id
+from warehouse.ids import stable_id
 
 
 @dataclass(frozen=True)

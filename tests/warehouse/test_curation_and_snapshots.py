@@ -5,7 +5,7 @@ import pytest
 from generators.parsing import split_reasoning
 from training.config import SnapshotSpec
 from warehouse.curation import curate
-from warehouse.db import now
+from warehouse.ids import now
 from warehouse.snapshots import SnapshotError, content_hash, create_snapshot, snapshot_rows
 
 

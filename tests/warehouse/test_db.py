@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from warehouse.db import Warehouse, WarehouseLocked, now, stable_id
+from warehouse.db import Warehouse, WarehouseLocked
+from warehouse.ids import now, stable_id
 
 
 def _teacher(tid: str) -> dict:
@@ -64,3 +65,14 @@ def test_a_reader_waits_out_a_brief_writer(wh):
         assert rows == [{"n": 1}]
     finally:
         holder.wait()
+
+
+def test_transaction_commits_on_success_and_rolls_back_on_error(wh):
+    stamp = now()
+    with wh.transaction() as con:
+        wh.insert("runs", [{"run_id": "a", "flow": "f", "status": "completed", "started_at": stamp}], con=con)
+    with pytest.raises(RuntimeError):
+        with wh.transaction() as con:
+            wh.insert("runs", [{"run_id": "b", "flow": "f", "status": "completed", "started_at": stamp}], con=con)
+            raise RuntimeError("midway")
+    assert [r["run_id"] for r in wh.query("SELECT run_id FROM runs ORDER BY run_id")] == ["a"]

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from warehouse.db import now
+from warehouse.ids import now
 from warehouse.journal import Journal, journal_dir, recover
 
 
@@ -19,7 +19,8 @@ def test_a_dead_process_journal_is_replayed_once(wh, tmp_path):
     script = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {str(__import__('pathlib').Path(__file__).resolve().parents[2])!r})
-        from warehouse.db import Warehouse, now
+        from warehouse.db import Warehouse
+        from warehouse.ids import now
         from warehouse.journal import Journal
         j = Journal(Warehouse({wh.path!r}), "dead-run")
         j.append("generations", [dict(generation_id=f"g{{i}}", prompt_id="p", teacher_id="t", sample_index=i,

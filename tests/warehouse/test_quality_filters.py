@@ -4,7 +4,7 @@ import json
 
 from tests.warehouse.test_curation_and_snapshots import add_generation, add_prompt, outcomes
 from warehouse.curation import Decontaminator, curate, dominant_script, repetition
-from warehouse.db import now
+from warehouse.ids import now
 
 
 def test_quality_filters_each_reject_with_their_reason(wh):
