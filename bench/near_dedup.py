@@ -43,8 +43,15 @@ if str(ROOT) not in sys.path:
 from datasketch import MinHash  # noqa: E402
 
 from warehouse.db import Warehouse  # noqa: E402
-from warehouse.near_dedup import (NearDupConfig, NearDupIndex, normalise, parallel_signatures,  # noqa: E402
-                                  shingle_hashes, shingles, signatures)
+from warehouse.near_dedup import (  # noqa: E402
+    NearDupConfig,
+    NearDupIndex,
+    normalise,
+    parallel_signatures,
+    shingle_hashes,
+    shingles,
+    signatures,
+)
 
 
 def make_corpus(n: int, dup_frac: float, seed: int) -> tuple[list[str], list[tuple[int, int, float]]]:

@@ -38,7 +38,7 @@ def create(name: Annotated[str, typer.Argument(help="a new, unused snapshot name
            warehouse: Warehouse_ = None) -> None:
     """Freeze the curated rows matching the filters (plus a general-data mix) under a new name."""
     from flows.factory import snapshot_flow
-    from training.config import SnapshotSpec
+    from warehouse.snapshot_spec import SnapshotSpec
 
     try:
         spec = SnapshotSpec(name=name, domains=domain or None, general=general, general_ratio=ratio, seed=seed,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from evaluation.config import EvalConfig
 from generators.teachers import TeacherConfig
-from training.config import EvalConfig
-from training.evaluate import contestants, evaluate as run_eval
+from training.evaluate import contestants
+from training.evaluate import evaluate as run_eval
 from warehouse.db import Warehouse
 
 

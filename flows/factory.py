@@ -18,15 +18,15 @@ from flows.curate import curate
 from flows.evaluate import evaluate
 from flows.generate import generate, recover_journal, register_inputs
 from flows.recipe import Inputs, Recipe, check_credentials, load_inputs, load_recipe
-from flows.runs import tracked_run
 from flows.report import report_task
+from flows.runs import tracked_run
 from flows.snapshot import snapshot
 from flows.synthesize import label_problems, synthesized_prompts, write_problems
 from flows.train import train
 from flows.verify import verify
 from generators.teachers import Budget
-from training.config import SnapshotSpec
 from warehouse.db import Warehouse
+from warehouse.snapshot_spec import SnapshotSpec
 
 
 def _open(warehouse: str | None) -> Warehouse:

@@ -14,13 +14,15 @@ from typing import Any
 
 import yaml
 
+from evaluation.config import EvalConfig
 from generators.seeds import InputError, Seed, load_seeds
 from generators.synthesis import KnowledgeItem, SynthesisConfig, load_knowledge
 from generators.teachers import BACKENDS, BudgetConfig, Price, TeacherConfig
 from generators.teachers.budget import parse_prices
 from generators.templates import Prompt, Template, load_template, render_prompts
-from training.config import EvalConfig, SnapshotSpec, TrainConfig
+from training.config import TrainConfig
 from warehouse.curation import CurationConfig
+from warehouse.snapshot_spec import SnapshotSpec
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
+from evaluation.config import EvalConfig
 from generators.teachers import Request, TeacherConfig, build_teacher
 from generators.teachers.hf import TransformersTeacher
-from training.config import EvalConfig
 from verifiers import verifier_for
 from verifiers.base import Verdict
 from warehouse.db import Warehouse

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from generators.parsing import training_target
 from warehouse.curation import response_text
-from training.config import SnapshotSpec
 from warehouse.db import Warehouse
 from warehouse.ids import now, stable_id
+from warehouse.snapshot_spec import SnapshotSpec
 
 
 class SnapshotError(ValueError):

@@ -5,7 +5,6 @@ import json
 from typer.testing import CliRunner
 
 from flows.cli import app
-
 from tests.warehouse.test_db import _hold_lock, _teacher
 
 runner = CliRunner()

@@ -7,7 +7,6 @@ import pytest
 
 from generators.seeds import InputError
 from generators.teachers import BACKENDS
-
 from tests.fakes import ScriptedTeacher
 
 SEEDS = [

@@ -68,9 +68,8 @@ def checkpoint() -> Path:
 @pytest.fixture(scope="class")
 def teacher(checkpoint):
     """One engine for the offline tests (class scope: closed before the server test starts its own)."""
-    from generators.teachers.vllm_teacher import VLLMTeacher
-
     from generators.teachers.base import TeacherConfig
+    from generators.teachers.vllm_teacher import VLLMTeacher
 
     cfg = TeacherConfig(backend="vllm", model=str(checkpoint), temperature=0.7, top_p=0.95, n=2,
                          max_tokens=MAX_TOKENS, batch_size=4, seed=7, logprobs=TOP_K)

@@ -1,10 +1,9 @@
 import json
 
+from evaluation.config import EvalConfig
 from generators.teachers import TeacherConfig
-from training.config import EvalConfig
-from training.evaluate import contestants, evaluate
-
 from tests.warehouse.test_curation_and_snapshots import add_prompt
+from training.evaluate import contestants, evaluate
 
 
 def test_roles_that_decode_identically_share_answers_and_reruns_reuse_rows(wh, tiny_model):

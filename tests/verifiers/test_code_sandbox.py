@@ -29,8 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from verifiers.code import CodeVerifier
-from verifiers.code import sandbox
+from verifiers.code import CodeVerifier, sandbox
 from verifiers.code.sandbox import UID_BASE, UID_COUNT
 
 FULL = "bwrap+seccomp+cgroup+uid"

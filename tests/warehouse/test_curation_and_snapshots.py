@@ -3,9 +3,9 @@ import json
 import pytest
 
 from generators.parsing import split_reasoning
-from training.config import SnapshotSpec
 from warehouse.curation import curate
 from warehouse.ids import now
+from warehouse.snapshot_spec import SnapshotSpec
 from warehouse.snapshots import SnapshotError, content_hash, create_snapshot, snapshot_rows
 
 

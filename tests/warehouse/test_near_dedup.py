@@ -18,8 +18,20 @@ from datasketch import LeanMinHash, MinHash
 
 from warehouse import near_dedup
 from warehouse.db import Warehouse
-from warehouse.near_dedup import (Match, NearDupConfig, NearDupIndex, Signature, normalise, numbers_hash,
-                                  parallel_signatures, shingle_hashes, shingles, signature, signatures, tokens)
+from warehouse.near_dedup import (
+    Match,
+    NearDupConfig,
+    NearDupIndex,
+    Signature,
+    normalise,
+    numbers_hash,
+    parallel_signatures,
+    shingle_hashes,
+    shingles,
+    signature,
+    signatures,
+    tokens,
+)
 
 CFG = NearDupConfig()
 

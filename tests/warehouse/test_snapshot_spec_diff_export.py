@@ -12,9 +12,15 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from training.config import SnapshotSpec
-from warehouse.snapshots import (SnapshotError, content_hash, create_snapshot, diff_snapshots, export_snapshot,
-                                 snapshot_rows)
+from warehouse.snapshot_spec import SnapshotSpec
+from warehouse.snapshots import (
+    SnapshotError,
+    content_hash,
+    create_snapshot,
+    diff_snapshots,
+    export_snapshot,
+    snapshot_rows,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

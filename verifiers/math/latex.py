@@ -22,12 +22,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from verifiers.math.guards import (
-    MAX_FACTORIAL_ARG,
-    MAX_RESULT_DIGITS,
-    MAX_SYMBOLIC_EXPONENT,
-    Unparseable,
-)
+from verifiers.math.guards import MAX_FACTORIAL_ARG, MAX_RESULT_DIGITS, MAX_SYMBOLIC_EXPONENT, Unparseable
 
 _FUNCS = {
     "sin": "sin", "cos": "cos", "tan": "tan", "cot": "cot", "sec": "sec", "csc": "csc",

@@ -1,0 +1,1 @@
+"""Curation: the stage between verified generations and snapshots (see curation/curate.py)."""

@@ -1,0 +1,1 @@
+"""Evaluation: contestants answer held-out prompts, verifiers score them, METRICS summarise them."""
