@@ -27,8 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from verifiers.code import CodeVerifier  # noqa: E402
+from verifiers.code.run import run_one  # noqa: E402
 from verifiers.code.sandbox import Layers, Limits  # noqa: E402
-from verifiers.code.verifier import default_workers, run_one  # noqa: E402
+from verifiers.code.verifier import default_workers  # noqa: E402
 
 RESPONSE = "```python\ndef f():\n    return 1\n```"
 REFERENCE = json.dumps({"entry_point": "f", "tests": "assert f() == 1"})

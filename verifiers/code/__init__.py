@@ -7,9 +7,10 @@
 Pieces: ``extract.py`` (which code block is the program), ``plan.py`` (the
 reference format; test code -> steps; value checks judged outside),
 ``harness.py`` (the stdlib-only script that runs inside), ``sandbox.py``
-(launch chain, slots, kill), ``seccomp.py`` (the filter), ``selftest.py``
-(which isolation level this machine supports), ``verifier.py`` (outcomes and
-the result-record rule).
+(launch chain, slots, kill), ``seccomp.py`` (the filter), ``run.py`` (one
+run: outcomes and the result-record rule), ``selftest.py`` (which isolation
+level this machine supports), ``verifier.py`` (the public verifier: extract,
+level, threads).
 
 Isolation levels (``details["isolation"]`` on every verdict)
 ------------------------------------------------------------
@@ -37,7 +38,7 @@ thread bombs; daemons outliving the run; writes to host files (the repo, the
 warehouse, ``/usr``); reading host secrets (environment, ``/proc``, ``$HOME``);
 network access (TCP, UDP, DNS, host Unix sockets, io_uring); signalling host
 processes; faking a pass by exiting early, printing, patching the test runner
-or returning objects with a lying ``__eq__`` (see ``verifier.py`` for the
+or returning objects with a lying ``__eq__`` (see ``run.py`` for the
 exact rule and its limit: a candidate that digs the run token out of its own
 interpreter can fake *in-sandbox* asserts, never value checks).
 

@@ -27,7 +27,7 @@ Protocol (see ``verifiers/code/sandbox.py`` for the host side)
   compares. ``assert`` steps run an assert statement here and report whether it
   raised. ``exec`` steps are set-up code (imports, helpers).
 
-What the token does and does not prove is documented in ``verifier.py``.
+What the token does and does not prove is documented in ``run.py``.
 """
 
 import marshal
@@ -189,7 +189,7 @@ def main():
     # Everything used after candidate code starts is bound to a local name first:
     # a candidate that patches builtins, this module's globals or os/json
     # attributes does not change what the harness calls (locals of a running
-    # frame are out of reach without ctypes; see verifier.py for that limit).
+    # frame are out of reach without ctypes; see run.py for that limit).
     _exec, _eval, _encode, _describe_ = exec, eval, encode, _describe
     _write, _getpid, _exit, _dumps = os.write, os.getpid, os._exit, dumps
     _str, _BaseException, _MemoryError, _isinstance = str, BaseException, MemoryError, isinstance

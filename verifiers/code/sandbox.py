@@ -1,6 +1,6 @@
 """Run one candidate program plus its test plan in a sandbox; collect raw facts.
 
-This module launches and kills; it decides nothing (``verifier.py`` turns a
+This module launches and kills; it decides nothing (``run.py`` turns a
 ``RunResult`` into an outcome).
 
 Launch chain (no ``preexec_fn``: the caller may be a Prefect thread)
@@ -49,7 +49,6 @@ stall the verifier, and leftover data is drained non-blocking after the kill.
 
 from __future__ import annotations
 
-import atexit
 import ctypes
 import fcntl
 import json
@@ -67,6 +66,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from verifiers.per_process import PerProcess
 
 HARNESS_SRC = Path(__file__).with_name("harness.py")
 UID_BASE = 1_900_000_000
@@ -465,24 +466,19 @@ class SlotPool:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-_POOL: SlotPool | None = None
-_POOL_LOCK = threading.Lock()
+_SLOT_POOL: PerProcess[SlotPool] = PerProcess(SlotPool)
 
 
 def get_pool() -> SlotPool:
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None or _POOL.pid != os.getpid() or _POOL.closed:
-            _POOL = SlotPool()
-        return _POOL
+    """The process-wide slot pool; a fresh one after a fork or a shutdown."""
+    return _SLOT_POOL.get()
 
 
-@atexit.register
-def _shutdown_pool() -> None:
-    global _POOL
-    if _POOL is not None and _POOL.pid == os.getpid():
-        _POOL.shutdown()
-    _POOL = None
+def __getattr__(name: str) -> Any:
+    """``sandbox._POOL`` (the tests read it): the slot pool as it stands, or None; never builds one."""
+    if name == "_POOL":
+        return _SLOT_POOL.peek()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- one run ------------------------------------------------------------------

@@ -21,6 +21,7 @@ import logging
 import os
 import threading
 
+from verifiers.code.run import run_one
 from verifiers.code.sandbox import LEVEL_BY_NAME, LEVELS, Layers, Limits
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,6 @@ def expected_facts(layers: Layers) -> dict[str, bool] | None:
 
 def probe(layers: Layers) -> tuple[bool, str]:
     """Run the probe under `layers`; (ok, why)."""
-    from verifiers.code.verifier import run_one
-
     exp = expected_facts(layers)
     tests = "\n".join(f"assert facts()[{k!r}] == {v!r}" for k, v in exp.items()) or "assert facts() is not None"
     verdict = run_one(PROBE, tests, layers, Limits(timeout_s=10.0, memory_mb=256))

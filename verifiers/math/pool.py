@@ -26,7 +26,6 @@ children import it by name.
 
 from __future__ import annotations
 
-import atexit
 import multiprocessing
 import os
 import signal
@@ -37,6 +36,7 @@ from multiprocessing.connection import wait as _mp_wait
 
 from verifiers.base import Verdict
 from verifiers.math.check import safe_check, timeout_verdict
+from verifiers.per_process import PerProcess
 
 WORKER_MEMORY_BYTES = 4 << 30
 WORKER_START_TIMEOUT_S = 120.0
@@ -180,27 +180,12 @@ class _Pool:
             w.kill()
 
 
-_POOL: _Pool | None = None
-_POOL_PID: int | None = None
-_POOL_LOCK = threading.Lock()
+_WORKER_POOL: PerProcess[_Pool] = PerProcess(_Pool)
 
 
 def get_pool() -> _Pool:
     """The process-wide pool; a fresh one after a fork or a shutdown."""
-    global _POOL, _POOL_PID
-    with _POOL_LOCK:
-        if _POOL is None or _POOL_PID != os.getpid() or _POOL.closed:
-            _POOL = _Pool()
-            _POOL_PID = os.getpid()
-        return _POOL
-
-
-@atexit.register
-def _shutdown_pool() -> None:
-    global _POOL
-    if _POOL is not None and _POOL_PID == os.getpid():
-        _POOL.shutdown()
-    _POOL = None
+    return _WORKER_POOL.get()
 
 
 def run_batch(pairs: list[tuple[str, str]], timeout_s: float, workers: int | None) -> list[Verdict]:
