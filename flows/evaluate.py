@@ -6,9 +6,9 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from evaluation.config import EvalConfig
+from evaluation.contestants import contestants
+from evaluation.evaluate import evaluate as run_eval
 from generators.teachers import TeacherConfig
-from training.evaluate import contestants
-from training.evaluate import evaluate as run_eval
 from warehouse.db import Warehouse
 
 

@@ -270,7 +270,7 @@ def m007_run_owner(con: duckdb.DuckDBPyConnection) -> None:
 
 @migration
 def m008_near_dedup(con: duckdb.DuckDBPyConnection) -> None:
-    # MinHash signatures of kept items (warehouse/near_dedup.py), so each curation run dedups against
+    # MinHash signatures of kept items (curation/near_dedup.py), so each curation run dedups against
     # everything kept before without recomputing them. One row per (config, scope, item): a config
     # change gets its own signatures instead of mixing incompatible ones.
     con.execute("""
@@ -283,6 +283,22 @@ def m008_near_dedup(con: duckdb.DuckDBPyConnection) -> None:
             cluster_id VARCHAR,                -- the kept item that represents its cluster (itself)
             created_at TIMESTAMP NOT NULL,
             PRIMARY KEY (config_id, scope, item_id)
+        );
+    """)
+
+
+@migration
+def m009_evaluation_metrics(con: duckdb.DuckDBPyConnection) -> None:
+    # One row per (evaluation, registered metric) (evaluation/metrics): a new metric is new rows, not a new
+    # column. `evaluations` keeps n, correct, accuracy and mean_latency_s as before. A NULL value is a metric
+    # that does not apply to that evaluation (e.g. a latency for answers shared with another role).
+    con.execute("""
+        CREATE TABLE evaluation_metrics (
+            evaluation_id VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL,           -- the METRICS registry key, e.g. 'accuracy'
+            value DOUBLE,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (evaluation_id, metric)
         );
     """)
 

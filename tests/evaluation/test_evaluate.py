@@ -1,9 +1,10 @@
 import json
 
 from evaluation.config import EvalConfig
+from evaluation.contestants import contestants
+from evaluation.evaluate import evaluate
 from generators.teachers import TeacherConfig
 from tests.warehouse.test_curation_and_snapshots import add_prompt
-from training.evaluate import contestants, evaluate
 
 
 def test_roles_that_decode_identically_share_answers_and_reruns_reuse_rows(wh, tiny_model):

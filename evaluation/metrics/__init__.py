@@ -1,0 +1,27 @@
+"""Evaluation metrics, by registry name, computed for every contestant in this order.
+
+Adding a metric is one new file in this folder (a class with a `name` and
+`compute(scored) -> float | None`, see `base.py`) plus one line in `METRICS`.
+`evaluation.evaluate` computes every registered metric, stores each value in
+`evaluation_metrics` and returns them in the row's `metrics`; an evaluation
+recorded before a metric was registered gets its value from its stored items on
+the next run, without answering again.
+"""
+
+from __future__ import annotations
+
+from evaluation.metrics.accuracy import Accuracy
+from evaluation.metrics.base import Metric, Scored
+
+METRICS: dict[str, Metric] = {
+    "accuracy": Accuracy(),
+}
+
+
+def compute_metrics(scored: Scored, names: list[str] | None = None) -> dict[str, float | None]:
+    """Values of the named registered metrics (all of them by default), in registry order."""
+    wanted = set(METRICS) if names is None else set(names)
+    return {name: metric.compute(scored) for name, metric in METRICS.items() if name in wanted}
+
+
+__all__ = ["METRICS", "Accuracy", "Metric", "Scored", "compute_metrics"]

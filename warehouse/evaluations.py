@@ -1,0 +1,67 @@
+"""Reads and writes of the evaluation tables: `evaluations`, `evaluation_items`, `evaluation_metrics`.
+
+The evaluation stage (`evaluation/`) decides what to answer and how to score it;
+this module holds its SQL, so the stage never writes a statement itself. An
+evaluation's row, its items and its metric values are written in one
+transaction: a crash leaves all of them or none, and a rerun that finds the
+row can trust its items and metrics to be there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from warehouse.db import Warehouse
+from warehouse.ids import now
+
+
+def eval_prompts(wh: Warehouse, split: str, limit: int | None = None) -> list[dict]:
+    """The held-out prompts with a reference answer, in prompt_id order (the first `limit` of them)."""
+    rows = wh.query("SELECT prompt_id, text, reference, domain FROM prompts WHERE split = ? "
+                    "AND reference IS NOT NULL ORDER BY prompt_id", [split])
+    return rows[:limit] if limit else rows
+
+
+def training_run(wh: Warehouse, training_run_id: str) -> dict:
+    """The `training_runs` row the student comes from; its config says whether it is a LoRA adapter."""
+    rows = wh.query("SELECT * FROM training_runs WHERE training_run_id = ?", [training_run_id])
+    if not rows:
+        raise ValueError(f"no training run {training_run_id!r} in the warehouse")
+    return rows[0]
+
+
+def find_evaluation(wh: Warehouse, evaluation_id: str) -> dict | None:
+    """The finished evaluation with this id, if a run already recorded it."""
+    rows = wh.query("SELECT * FROM evaluations WHERE evaluation_id = ?", [evaluation_id])
+    return rows[0] if rows else None
+
+
+def evaluation_items(wh: Warehouse, evaluation_id: str) -> list[dict]:
+    """An evaluation's scored answers in prompt_id order (the order `eval_prompts` returns)."""
+    return wh.query("SELECT * FROM evaluation_items WHERE evaluation_id = ? ORDER BY prompt_id", [evaluation_id])
+
+
+def metric_values(wh: Warehouse, evaluation_id: str) -> dict[str, float | None]:
+    """The metric values stored for an evaluation, by metric name (NULL = the metric does not apply)."""
+    rows = wh.query("SELECT metric, value FROM evaluation_metrics WHERE evaluation_id = ? ORDER BY metric",
+                    [evaluation_id])
+    return {r["metric"]: r["value"] for r in rows}
+
+
+def record_evaluation(wh: Warehouse, row: dict, items: list[dict], metrics: Mapping[str, float | None]) -> None:
+    """Write an evaluation's items, its `evaluations` row and its metric values in one transaction."""
+    with wh.transaction() as con:
+        wh.insert("evaluation_items", items, con=con)
+        wh.insert("evaluations", [row], con=con)
+        wh.insert("evaluation_metrics", _metric_rows(row["evaluation_id"], metrics), con=con)
+
+
+def add_metric_values(wh: Warehouse, evaluation_id: str, metrics: Mapping[str, float | None]) -> int:
+    """Store values of metrics registered after the evaluation was recorded; existing values are kept."""
+    return wh.insert("evaluation_metrics", _metric_rows(evaluation_id, metrics))
+
+
+def _metric_rows(evaluation_id: str, metrics: Mapping[str, float | None]) -> list[dict]:
+    created = now()
+    return [{"evaluation_id": evaluation_id, "metric": name, "value": None if value is None else float(value),
+             "created_at": created} for name, value in metrics.items()]
