@@ -1,4 +1,4 @@
-"""Benchmark: MinHash near-dedup (warehouse/near_dedup.py) on synthetic documents.
+"""Benchmark: MinHash near-dedup (curation/near_dedup.py) on synthetic documents.
 
     .venv/bin/python bench/near_dedup.py [--docs 100000] [--workers 2]
 
@@ -42,8 +42,7 @@ if str(ROOT) not in sys.path:
 
 from datasketch import MinHash  # noqa: E402
 
-from warehouse.db import Warehouse  # noqa: E402
-from warehouse.near_dedup import (  # noqa: E402
+from curation.near_dedup import (  # noqa: E402
     NearDupConfig,
     NearDupIndex,
     normalise,
@@ -52,6 +51,7 @@ from warehouse.near_dedup import (  # noqa: E402
     shingles,
     signatures,
 )
+from warehouse.db import Warehouse  # noqa: E402
 
 
 def make_corpus(n: int, dup_frac: float, seed: int) -> tuple[list[str], list[tuple[int, int, float]]]:

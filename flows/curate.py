@@ -1,13 +1,13 @@
 """Stage 4: curation (quality filters, decontamination, exact and near dedup, per-prompt cap), every drop
-recorded with its reason (warehouse/curation.py)."""
+recorded with its reason (curation/curate.py)."""
 
 from __future__ import annotations
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from warehouse.curation import CurationConfig
-from warehouse.curation import curate as curate_rows
+from curation.config import CurationConfig
+from curation.curate import curate as curate_rows
 from warehouse.db import Warehouse
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from curation.config import CurationConfig
 from evaluation.config import EvalConfig
 from generators.seeds import InputError, Seed, load_seeds
 from generators.synthesis import KnowledgeItem, SynthesisConfig, load_knowledge
@@ -21,7 +22,6 @@ from generators.teachers import BACKENDS, BudgetConfig, Price, TeacherConfig
 from generators.teachers.budget import parse_prices
 from generators.templates import Prompt, Template, load_template, render_prompts
 from training.config import TrainConfig
-from warehouse.curation import CurationConfig
 from warehouse.snapshot_spec import SnapshotSpec
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"

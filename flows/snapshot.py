@@ -5,9 +5,9 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from curation.snapshot import create_snapshot
 from warehouse.db import Warehouse
 from warehouse.snapshot_spec import SnapshotSpec
-from warehouse.snapshots import create_snapshot
 
 _FILTERS = ("domains", "templates", "teachers", "since", "until", "min_agreement", "verified_only")
 _DEFAULTS = SnapshotSpec().to_dict()

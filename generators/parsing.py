@@ -28,17 +28,3 @@ def split_reasoning(text: str) -> tuple[str, str]:
             return "\n".join(lines[:i]).strip(), "\n".join(lines[i:]).strip()
     return "", text.strip()
 
-
-def training_target(reasoning: str, answer: str, domain: str = "math", response: str | None = None) -> str:
-    """The assistant turn a student learns: the teacher's reasoning, then one canonical final line.
-
-    The final line always has the same shape so the student learns where and how
-    to state its answer (a naive run that trained on raw responses never learned
-    to write `\\boxed{}`). For code the verified program is the answer and the
-    response is kept as the teacher wrote it (`response`: reasoning and answer text,
-    without `<think>` tags): the extracted program alone would drop the explanation.
-    """
-    if domain == "code":
-        return (response or answer).strip()
-    final = f"The answer is \\boxed{{{answer}}}."
-    return f"{reasoning.strip()}\n{final}" if reasoning.strip() else final

@@ -2,38 +2,33 @@
 
 A snapshot records its spec, its row counts and a content hash over its rows in
 order. The same spec over the same data gives the same hash. A name is never
-overwritten: asking again for an existing name with the same content returns
+overwritten: saving again under an existing name with the same content returns
 the existing snapshot; with different content it is an error.
 
-The spec (`training.config.SnapshotSpec`) filters curated train rows by domain,
+The spec (`warehouse/snapshot_spec.py`) filters curated train rows by domain,
 template (name or versioned id), teacher (id or model name), generation date,
 self-consistency agreement of synthesized problems (seed problems, which have no
-label but a reference answer, count as agreement 1.0) and verification; then it
-mixes in general rows at `general_ratio`. `diff_snapshots` compares two
-snapshots by row key; `export_snapshot` writes Parquet, a `datasets` directory
-and a manifest, and optionally pushes to the Hub.
+label but a reference answer, count as agreement 1.0) and verification
+(`distilled_rows`); curation/snapshot.py turns them into training targets and
+mixes in general rows. `diff_snapshots` compares two snapshots by row key;
+`export_snapshot` writes Parquet, a `datasets` directory and a manifest, and
+optionally pushes to the Hub.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
 from pathlib import Path
 
-from generators.parsing import training_target
-from warehouse.curation import response_text
 from warehouse.db import Warehouse
 from warehouse.ids import now, stable_id
 from warehouse.snapshot_spec import SnapshotSpec
+from warehouse.verifications import LATEST_VERIFICATION
 
 
 class SnapshotError(ValueError):
     pass
-
-
-_LATEST_VERIFICATION = """(SELECT * FROM verifications
-          QUALIFY row_number() OVER (PARTITION BY generation_id ORDER BY created_at DESC) = 1)"""
 
 
 def _distilled_query(spec: SnapshotSpec) -> tuple[str, list]:
@@ -75,49 +70,16 @@ def _distilled_query(spec: SnapshotSpec) -> tuple[str, list]:
         LEFT JOIN templates t ON t.template_id = p.template_id
         LEFT JOIN teachers te ON te.teacher_id = g.teacher_id
         LEFT JOIN problem_labels pl ON pl.prompt_id = p.prompt_id
-        {"" if spec.verified_only else "LEFT "}JOIN {_LATEST_VERIFICATION} v ON v.generation_id = c.generation_id
+        {"" if spec.verified_only else "LEFT "}JOIN {LATEST_VERIFICATION} v ON v.generation_id = c.generation_id
         WHERE {" AND ".join(where)}
         ORDER BY c.generation_id
     """
     return sql, params
 
 
-def load_general(source: str) -> list[dict]:
-    """Rows with `prompt` and `response` from any source `datasets` can load.
-
-    A local .jsonl/.json/.parquet file is read as such; anything else is taken as
-    a hub dataset id (needs network).
-    """
-    from datasets import load_dataset
-
-    path = Path(source)
-    if path.exists():
-        kind = "parquet" if path.suffix == ".parquet" else "json"
-        ds = load_dataset(kind, data_files=str(path), split="train")
-    else:
-        ds = load_dataset(source, split="train")
-    missing = {"prompt", "response"} - set(ds.column_names)
-    if missing:
-        raise SnapshotError(f"general data {source} lacks column(s) {sorted(missing)}; it needs prompt and response")
-    return [{"id": str(r.get("id", i)), "prompt": r["prompt"], "response": r["response"]} for i, r in enumerate(ds)]
-
-
-def build_rows(wh: Warehouse, spec: SnapshotSpec) -> list[dict]:
-    distilled = [
-        {"kind": "distilled", "generation_id": r["generation_id"], "general_id": None, "prompt": r["prompt"],
-         "completion": training_target(r["reasoning"] or "", r["extracted"], r["domain"], response_text(r))}
-        for r in wh.query(*_distilled_query(spec))
-    ]
-    general_part, distilled_part = spec.ratio()
-    general = []
-    if spec.general and general_part:
-        pool = load_general(spec.general)
-        want = min(len(pool), len(distilled) * general_part // distilled_part)
-        general = [{"kind": "general", "generation_id": None, "general_id": r["id"], "prompt": r["prompt"],
-                    "completion": r["response"]} for r in random.Random(spec.seed).sample(pool, want)]
-    rows = distilled + general
-    random.Random(spec.seed).shuffle(rows)
-    return rows
+def distilled_rows(wh: Warehouse, spec: SnapshotSpec) -> list[dict]:
+    """Curated train rows matching the spec: generation_id, prompt, domain, reasoning, answer, extracted."""
+    return wh.query(*_distilled_query(spec))
 
 
 def content_hash(rows: list[dict]) -> str:
@@ -127,9 +89,9 @@ def content_hash(rows: list[dict]) -> str:
     return digest.hexdigest()
 
 
-def create_snapshot(wh: Warehouse, spec: SnapshotSpec, run_id: str, default_name: str = "snapshot") -> dict:
-    """Create (or return the identical existing) snapshot; returns its `snapshots` row plus `created`."""
-    rows = build_rows(wh, spec)
+def save_snapshot(wh: Warehouse, spec: SnapshotSpec, rows: list[dict], run_id: str,
+                  default_name: str = "snapshot") -> dict:
+    """Store `rows` as a snapshot (or return the identical existing one); its `snapshots` row plus `created`."""
     n_distilled = sum(r["kind"] == "distilled" for r in rows)
     if not n_distilled:
         raise SnapshotError("no curated rows match the spec: run generate, verify and curate first")
@@ -305,3 +267,11 @@ def _push_error(name: str, repo: str, out: Path, exc: Exception) -> str:
         why = "the Hub refused the push"
     return (f"could not push snapshot {name!r} to the Hub as {repo!r}: {why} [{type(exc).__name__}: {detail}]; "
             f"the local export in {out} is complete, push it again when online")
+
+
+# --- listing ------------------------------------------------------------------------------------------------
+
+def list_snapshots(wh: Warehouse, read_only: bool = True) -> list[dict]:
+    """Every snapshot, newest first: name, snapshot_id, n_distilled, n_general, content_hash, created_at."""
+    return wh.query("SELECT name, snapshot_id, n_distilled, n_general, content_hash, created_at "
+                    "FROM snapshots ORDER BY created_at DESC", read_only=read_only)

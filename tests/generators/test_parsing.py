@@ -1,4 +1,4 @@
-from generators.parsing import split_reasoning, training_target
+from generators.parsing import split_reasoning
 
 
 def test_think_tags_split_reasoning_from_answer():
@@ -18,7 +18,3 @@ def test_last_answer_line_is_the_answer():
 def test_plain_text_is_all_answer():
     assert split_reasoning("  42  ") == ("", "42")
 
-
-def test_training_target_ends_with_one_canonical_line():
-    assert training_target("4 x 5 = 20.", "20") == "4 x 5 = 20.\nThe answer is \\boxed{20}."
-    assert training_target("", "3/4") == "The answer is \\boxed{3/4}."

@@ -4,12 +4,12 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from curation.curate import curate
+from curation.snapshot import create_snapshot
 from tests.warehouse.test_curation_and_snapshots import add_generation, add_prompt
 from training.config import TrainConfig
 from training.sft import train
-from warehouse.curation import curate
 from warehouse.snapshot_spec import SnapshotSpec
-from warehouse.snapshots import create_snapshot
 
 
 def make_snapshot(wh) -> str:

@@ -2,11 +2,12 @@ import json
 
 import pytest
 
+from curation.curate import curate
+from curation.snapshot import create_snapshot
 from generators.parsing import split_reasoning
-from warehouse.curation import curate
 from warehouse.ids import now
 from warehouse.snapshot_spec import SnapshotSpec
-from warehouse.snapshots import SnapshotError, content_hash, create_snapshot, snapshot_rows
+from warehouse.snapshots import SnapshotError, content_hash, snapshot_rows
 
 
 def add_prompt(wh, pid, split="train", reference="5"):

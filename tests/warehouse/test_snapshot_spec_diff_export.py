@@ -12,15 +12,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from curation.snapshot import create_snapshot
 from warehouse.snapshot_spec import SnapshotSpec
-from warehouse.snapshots import (
-    SnapshotError,
-    content_hash,
-    create_snapshot,
-    diff_snapshots,
-    export_snapshot,
-    snapshot_rows,
-)
+from warehouse.snapshots import SnapshotError, content_hash, diff_snapshots, export_snapshot, snapshot_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,8 +2,10 @@
 
 import json
 
+from curation.curate import curate
+from curation.filters.decontam import Decontaminator
+from curation.filters.quality import dominant_script, repetition
 from tests.warehouse.test_curation_and_snapshots import add_generation, add_prompt, outcomes
-from warehouse.curation import Decontaminator, curate, dominant_script, repetition
 from warehouse.ids import now
 
 

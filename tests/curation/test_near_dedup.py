@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash
 
-from warehouse import near_dedup
-from warehouse.db import Warehouse
-from warehouse.near_dedup import (
+from curation import near_dedup
+from curation.near_dedup import (
     Match,
     NearDupConfig,
     NearDupIndex,
@@ -32,6 +31,7 @@ from warehouse.near_dedup import (
     signatures,
     tokens,
 )
+from warehouse.db import Warehouse
 
 CFG = NearDupConfig()
 

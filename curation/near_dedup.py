@@ -2,7 +2,7 @@
 
 Each scheduled curation run dedups its new items against everything kept
 before, in any earlier run, without recomputing a single old signature: kept
-items' signatures live in `minhash_signatures` (migration m008), one row per
+items' signatures live in `minhash_signatures` (migration m008; reads and writes in warehouse/minhash.py), one row per
 (config_id, scope, item_id), and `NearDupIndex.load` rebuilds the in-memory
 LSH from them.
 
@@ -117,8 +117,8 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from warehouse.db import Warehouse
 from warehouse.ids import now, stable_id
+from warehouse.minhash import load_signatures, save_signatures
 
-TABLE = "minhash_signatures"
 SCHEME = "affine32"
 # Bump when tokens() or the shingle hashing changes: it is part of config_id, so
 # signatures computed by different code are never compared.
@@ -344,10 +344,7 @@ class NearDupIndex:
     def load(cls, wh: Warehouse, scope: str, config: NearDupConfig | None = None) -> NearDupIndex:
         """The index of every signature stored for this scope and config; nothing is recomputed."""
         index = cls(scope, config)
-        with wh.connect() as con:
-            table = con.sql(
-                f"SELECT item_id, signature, numbers_hash FROM {TABLE} WHERE scope = ? AND config_id = ? "
-                "ORDER BY created_at, item_id", params=[scope, index.config_id]).to_arrow_table()
+        table = load_signatures(wh, scope, index.config_id)
         n = table.num_rows
         if n == 0:
             return index
@@ -369,7 +366,7 @@ class NearDupIndex:
     def flush(self, wh: Warehouse, con: Any = None) -> int:
         """Write the signatures of items added since the last flush, in one batch; return rows written."""
         rows, self._pending = self._pending, []
-        return wh.insert(TABLE, rows, con=con)
+        return save_signatures(wh, rows, con=con)
 
     # -- queries --
     def __len__(self) -> int:
