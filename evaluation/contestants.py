@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from evaluation.config import EvalConfig
 from generators.teachers import TeacherConfig
 from warehouse.db import Warehouse
-from warehouse.evaluations import training_run
 from warehouse.ids import stable_id
+from warehouse.training_runs import training_run
 
 
 @dataclass(frozen=True)

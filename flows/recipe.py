@@ -22,6 +22,8 @@ from generators.teachers import BACKENDS, BudgetConfig, Price, TeacherConfig
 from generators.teachers.budget import parse_prices
 from generators.templates import Prompt, Template, load_template, render_prompts
 from training.config import TrainConfig
+from training.methods import METHODS
+from training.methods.sft import SFTConfig
 from warehouse.snapshot_spec import SnapshotSpec
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
@@ -41,7 +43,7 @@ class Recipe:
     synthesis: SynthesisConfig | None = None
     curate: CurationConfig = CurationConfig()
     snapshot: SnapshotSpec = SnapshotSpec()
-    train: TrainConfig = TrainConfig()
+    train: TrainConfig = SFTConfig()
     eval: EvalConfig = EvalConfig()
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -120,7 +122,8 @@ def load_recipe(name_or_path: str) -> Recipe:
         if isinstance(section, dict) and "api_key" in section:
             raise InputError(path, _line_of(path, "api_key"), "a recipe must not contain an API key (recipes are "
                              "stored in the warehouse and shown in logs)", NO_KEYS_FIX)
-    sections = {name: _section(path, name, cls, raw.get(name) or {}) for name, cls in SECTIONS.items()}
+    sections = {name: _section(path, name, _train_class(path, raw.get(name)) if name == "train" else cls,
+                               raw.get(name) or {}) for name, cls in SECTIONS.items()}
     routes = _routes(path, raw, sections["teacher"])
     try:
         prices = parse_prices(raw.get("prices"))
@@ -224,6 +227,15 @@ def _check_unique_ids(seeds: list[Seed]) -> None:
                              f"seed id {s.seed_id!r} also used at {other.source_file}:{other.source_line}",
                              "seed ids must be unique across all seed files")
         first[s.seed_id] = s
+
+
+def _train_class(path: Path, values: Any) -> type[TrainConfig]:
+    """The config class of the training method `train.method` names (default sft)."""
+    method = values.get("method", "sft") if isinstance(values, dict) else "sft"
+    if method not in METHODS:
+        raise InputError(path, _line_of(path, "method"), f"unknown training method {method!r}",
+                         f"use one of: {', '.join(sorted(METHODS))}")
+    return METHODS[method].config
 
 
 def _section(path: Path, name: str, cls: type, values: Any):

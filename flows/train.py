@@ -1,4 +1,4 @@
-"""Stage 6: TRL SFT (LoRA by default) of the student on one snapshot."""
+"""Stage 6: train the student on one snapshot with the recipe's method (training/methods/; SFT by default)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from training.config import TrainConfig
-from training.sft import train as train_student
+from training.run import train as train_student
 from warehouse.db import Warehouse
 
 

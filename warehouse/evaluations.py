@@ -22,14 +22,6 @@ def eval_prompts(wh: Warehouse, split: str, limit: int | None = None) -> list[di
     return rows[:limit] if limit else rows
 
 
-def training_run(wh: Warehouse, training_run_id: str) -> dict:
-    """The `training_runs` row the student comes from; its config says whether it is a LoRA adapter."""
-    rows = wh.query("SELECT * FROM training_runs WHERE training_run_id = ?", [training_run_id])
-    if not rows:
-        raise ValueError(f"no training run {training_run_id!r} in the warehouse")
-    return rows[0]
-
-
 def find_evaluation(wh: Warehouse, evaluation_id: str) -> dict | None:
     """The finished evaluation with this id, if a run already recorded it."""
     rows = wh.query("SELECT * FROM evaluations WHERE evaluation_id = ?", [evaluation_id])

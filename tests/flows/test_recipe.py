@@ -54,3 +54,30 @@ def test_every_shipped_recipe_validates(name):
     assert inputs.split("train") and inputs.split("eval")
     if recipe.synthesis:
         assert inputs.knowledge_prompts, "synthesis recipes render their writer prompts up front"
+
+
+def _recipe_with_train(tmp_path, train: str):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"seeds: [{ROOT / 'examples/math/seeds.jsonl'}]\ntemplates: {{math: {ROOT / 'examples/templates/math.j2'}}}\n"
+                      f"teacher: {{}}\ntrain:\n{train}")
+    return str(recipe)
+
+
+def test_train_method_selects_its_typed_config(tmp_path):
+    from training.methods.sft import SFTConfig
+
+    recipe = load_recipe(_recipe_with_train(tmp_path, "  method: sft\n  max_steps: 7\n"))
+    assert type(recipe.train) is SFTConfig and recipe.train.max_steps == 7
+    assert type(load_recipe("quickstart").train) is SFTConfig, "no method means sft"
+
+
+def test_unknown_train_method_names_the_line_and_the_known_ones(tmp_path):
+    with pytest.raises(InputError) as err:
+        load_recipe(_recipe_with_train(tmp_path, "  max_steps: 7\n  method: distill-magic\n"))
+    assert err.value.line == 6 and "unknown training method 'distill-magic'" in err.value.problem
+    assert "sft" in err.value.fix
+
+
+def test_a_method_config_refuses_fields_it_does_not_have(tmp_path):
+    with pytest.raises(InputError, match="unknown key `train.temperature_kd`"):
+        load_recipe(_recipe_with_train(tmp_path, "  method: sft\n  temperature_kd: 2.0\n"))

@@ -7,8 +7,8 @@ from safetensors.torch import load_file
 from curation.curate import curate
 from curation.snapshot import create_snapshot
 from tests.warehouse.test_curation_and_snapshots import add_generation, add_prompt
-from training.config import TrainConfig
-from training.sft import train
+from training.methods.sft import SFTConfig
+from training.run import train
 from warehouse.snapshot_spec import SnapshotSpec
 
 
@@ -22,8 +22,8 @@ def make_snapshot(wh) -> str:
 
 
 def test_full_sft_changes_the_weights_and_records_the_run(wh, tiny_model, tmp_path):
-    cfg = TrainConfig(base_model=tiny_model, lora=False, max_steps=3, batch_size=2, learning_rate=1e-2,
-                      output_root=str(tmp_path / "runs"))
+    cfg = SFTConfig(base_model=tiny_model, lora=False, max_steps=3, batch_size=2, learning_rate=1e-2,
+                    output_root=str(tmp_path / "runs"))
     result = train(wh, make_snapshot(wh), cfg, run_id="r")
     before = load_file(Path(tiny_model) / "model.safetensors")
     after = load_file(Path(result["output_dir"]) / "model.safetensors")
@@ -37,8 +37,8 @@ def test_full_sft_changes_the_weights_and_records_the_run(wh, tiny_model, tmp_pa
 
 
 def test_lora_trains_adapters_and_a_rerun_reuses_the_finished_run(wh, tiny_model, tmp_path):
-    cfg = TrainConfig(base_model=tiny_model, lora=True, lora_r=4, max_steps=2, batch_size=2,
-                      output_root=str(tmp_path / "runs"))
+    cfg = SFTConfig(base_model=tiny_model, lora=True, lora_r=4, max_steps=2, batch_size=2,
+                    output_root=str(tmp_path / "runs"))
     snapshot = make_snapshot(wh)
     first = train(wh, snapshot, cfg, run_id="r")
     adapter = load_file(Path(first["output_dir"]) / "adapter_model.safetensors")

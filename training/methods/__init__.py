@@ -1,0 +1,29 @@
+"""METHODS: the training methods a recipe selects with `train.method`.
+
+A method is its typed config (a `TrainConfig` subclass with help on every field)
+and `fit(dataset, cfg, output_dir) -> {"steps", "train_loss", ...}`, which trains
+the student on the snapshot's dataset (training/data.py) and saves it to
+`output_dir/final`. training/run.py does the bookkeeping around it (ids, reuse,
+`training_runs`). To add a method: one new file here with its config and `fit`,
+and one line below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from training.config import TrainConfig
+from training.methods import sft
+
+
+class Method(NamedTuple):
+    config: type[TrainConfig]
+    fit: Callable[[Any, TrainConfig, Path], dict]
+
+
+METHODS: dict[str, Method] = {
+    "sft": Method(sft.SFTConfig, sft.fit),
+}
+
