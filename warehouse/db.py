@@ -25,6 +25,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from warehouse import migrations
+from warehouse.transaction import transaction
+
 DEFAULT_PATH = "warehouse.duckdb"
 
 
@@ -34,18 +37,6 @@ class WarehouseLocked(RuntimeError):
 
 def default_path() -> Path:
     return Path(os.environ.get("DISTILL_WAREHOUSE", DEFAULT_PATH))
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """BEGIN ... COMMIT around the body; ROLLBACK if it raises, so a failed batch leaves nothing behind."""
-    con.execute("BEGIN")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -62,8 +53,6 @@ class Warehouse:
 
     def init(self) -> list[str]:
         """Create the file if needed and apply pending migrations."""
-        from warehouse import migrations  # migrations use `transaction` from this module
-
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as con:
             return migrations.apply(con)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from warehouse.db import transaction
+from warehouse.transaction import transaction
 
 Migration = Callable[[duckdb.DuckDBPyConnection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
