@@ -129,12 +129,13 @@ def sql(query: Annotated[str, typer.Argument(help="one SQL statement, run read-o
 
 @app.command()
 @friendly
-def report(out: Annotated[str, typer.Option("--out", "-o", help="chart file (.svg; .png needs matplotlib)")] =
+def report(out: Annotated[str, typer.Option("--out", "-o", help="chart file (.svg, or .png)")] =
            "report.svg", fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
            warehouse: Warehouse_ = None) -> None:
     """Data quality per template and teacher: pass rate, dedup rate, decontamination, tokens and cost."""
-    from flows.report import quality_report, render_chart, report_tables
+    from curation.report import render_chart, report_tables
     from warehouse.db import Warehouse
+    from warehouse.quality import quality_report
 
     if fmt not in ("table", "json"):
         raise typer.BadParameter("--format must be table or json")

@@ -59,11 +59,9 @@ def list_(warehouse: Warehouse_ = None) -> None:
     """All snapshots, newest first."""
     from flows.summary import print_rows
     from warehouse.db import Warehouse
+    from warehouse.snapshots import list_snapshots
 
-    rows = Warehouse(warehouse).query(
-        "SELECT name, snapshot_id, n_distilled, n_general, left(content_hash, 16) AS content_hash, created_at "
-        "FROM snapshots ORDER BY created_at DESC", read_only=True)
-    print_rows(console, rows)
+    print_rows(console, [{**r, "content_hash": r["content_hash"][:16]} for r in list_snapshots(Warehouse(warehouse))])
 
 
 @snapshot_app.command("show")
@@ -71,21 +69,23 @@ def list_(warehouse: Warehouse_ = None) -> None:
 def show(name: Annotated[str, typer.Argument(help="snapshot name or id")],
          rows: Annotated[int, typer.Option(help="example rows to print")] = 3,
          warehouse: Warehouse_ = None) -> None:
-    """A snapshot's spec, counts, hash and composition."""
+    """A snapshot's spec, counts, hash, composition (per kind, domain, template, teacher) and first rows."""
+    from rich.table import Table
+
     from flows.summary import print_rows
     from warehouse.db import Warehouse
-    from warehouse.snapshots import get_snapshot
+    from warehouse.snapshots import composition, get_snapshot, snapshot_lineage
 
     wh = Warehouse(warehouse)
     snap = get_snapshot(wh, name)
     console.print_json(data={**snap, "spec": json.loads(snap["spec"])}, default=str)
-    print_rows(console, wh.query("""
-        SELECT r.kind, coalesce(p.domain, 'general') AS domain, count(*) AS rows
-        FROM snapshot_rows r LEFT JOIN generations g USING (generation_id) LEFT JOIN prompts p USING (prompt_id)
-        WHERE r.snapshot_id = ? GROUP BY ALL ORDER BY ALL""", [snap["snapshot_id"]], read_only=True))
-    print_rows(console, wh.query("SELECT row_index, kind, prompt, completion FROM snapshot_rows "
-                                 "WHERE snapshot_id = ? ORDER BY row_index LIMIT ?",
-                                 [snap["snapshot_id"], rows], read_only=True))
+    lineage = snapshot_lineage(wh, snap["snapshot_id"], read_only=True)
+    table = Table("per", "value", "rows", title="composition")
+    for dim, counts in composition(lineage).items():
+        for i, (value, n) in enumerate(counts.items()):
+            table.add_row(dim if i == 0 else "", value, str(n), end_section=i == len(counts) - 1)
+    console.print(table)
+    print_rows(console, [{k: r[k] for k in ("row_index", "kind", "prompt", "completion")} for r in lineage[:rows]])
 
 
 @snapshot_app.command("diff")

@@ -139,15 +139,6 @@ def eval_flow(training_run_id: str | None = None, recipe: str = "quickstart", wa
 
 def totals(wh: Warehouse, cfg: Recipe) -> dict:
     """Warehouse-wide figures for the summary table (for this recipe's teachers)."""
-    ids = [t.teacher_id for t in cfg.teachers]
-    return wh.query("""
-        SELECT
-          (SELECT count(*) FROM prompts WHERE split = 'train') AS train_prompts,
-          (SELECT count(*) FROM prompts WHERE split = 'eval') AS eval_prompts,
-          (SELECT count(*) FROM generations WHERE list_contains(?, teacher_id)) AS generations,
-          (SELECT count(DISTINCT prompt_id) FROM generations WHERE list_contains(?, teacher_id)) AS prompts_sent,
-          (SELECT avg(passed::INT) FROM verifications v JOIN generations g USING (generation_id)
-            WHERE list_contains(?, g.teacher_id)) AS verified_rate,
-          (SELECT count(*) FROM request_failures WHERE resolved_at IS NULL) AS failed_requests,
-          (SELECT count(*) FROM curated) AS curated
-    """, [ids] * 3)[0]
+    from warehouse import quality
+
+    return quality.totals(wh, [t.teacher_id for t in cfg.teachers])

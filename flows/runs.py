@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from warehouse import runs
 from warehouse.db import Warehouse
-from warehouse.ids import now
 
 
 def prefect_flow_run_id() -> str | None:
@@ -28,26 +28,21 @@ def tracked_run(wh: Warehouse, flow: str, recipe: str | None = None, recipe_json
     prefect_id = prefect_flow_run_id()
     run_id = prefect_id or uuid.uuid4().hex
     mark_crashed(wh)
-    wh.insert("runs", [{"run_id": run_id, "flow": flow, "recipe": recipe, "recipe_json": recipe_json,
-                        "prefect_flow_run_id": prefect_id, "status": "running", "started_at": now(),
-                        "host": socket.gethostname(), "pid": os.getpid()}])
+    runs.start_run(wh, run_id, flow, recipe=recipe, recipe_json=recipe_json, prefect_flow_run_id=prefect_id,
+                   host=socket.gethostname(), pid=os.getpid())
     try:
         yield run_id
     except BaseException as exc:
-        wh.execute("UPDATE runs SET status = 'failed', error = ?, finished_at = now() WHERE run_id = ?",
-                   [f"{type(exc).__name__}: {exc}"[:2000], run_id])
+        runs.fail_run(wh, run_id, f"{type(exc).__name__}: {exc}")
         raise
-    wh.execute("UPDATE runs SET status = 'completed', finished_at = now() WHERE run_id = ?", [run_id])
+    runs.finish_run(wh, run_id)
 
 
 def mark_crashed(wh: Warehouse) -> int:
     """Mark `running` rows of this host whose process no longer exists as `crashed`; return how many."""
-    host = socket.gethostname()
-    dead = [r["run_id"] for r in wh.query("SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?",
-                                          [host]) if r["pid"] and not _alive(r["pid"])]
+    dead = [r["run_id"] for r in runs.running_on(wh, socket.gethostname()) if r["pid"] and not _alive(r["pid"])]
     for run_id in dead:
-        wh.execute("UPDATE runs SET status = 'crashed', error = 'the process ended without finishing the run "
-                   "(killed?); a rerun resumes its data', finished_at = now() WHERE run_id = ?", [run_id])
+        runs.crash_run(wh, run_id)
     return len(dead)
 
 

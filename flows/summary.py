@@ -10,9 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from warehouse.db import Warehouse
-
-TABLES = ("runs", "seeds", "templates", "prompts", "teachers", "generations", "generation_logprobs",
-          "request_failures", "verifications", "rejections", "curated", "snapshots", "snapshot_rows", "training_runs", "evaluations", "evaluation_items")
+from warehouse.status import warehouse_status
 
 
 def print_summary(console: Console, s: dict) -> None:
@@ -45,23 +43,17 @@ def print_summary(console: Console, s: dict) -> None:
 
 
 def status_tables(wh: Warehouse) -> list[Table]:
+    """`distill status` as three rich tables; the figures come from `warehouse.status`."""
+    status = warehouse_status(wh)
     counts = Table("table", "rows", title=f"warehouse {wh.path}")
-    with wh.connect(read_only=True) as con:
-        for name in TABLES:
-            counts.add_row(name, str(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]))
-        stages = con.execute("""
-            SELECT 'verified' AS stage, passed::VARCHAR AS outcome, count(*) FROM verifications GROUP BY ALL
-            UNION ALL SELECT 'curated', 'kept', count(*) FROM curated
-            UNION ALL SELECT 'rejected:' || stage, reason, count(*) FROM rejections GROUP BY ALL
-            ORDER BY 1, 2""").fetchall()
-        last = con.execute("SELECT flow, status, started_at, finished_at FROM runs "
-                           "ORDER BY started_at DESC LIMIT 5").fetchall()
+    for name, n in status["counts"].items():
+        counts.add_row(name, str(n))
     outcome = Table("stage", "outcome", "rows", title="generations by stage")
-    for row in stages:
-        outcome.add_row(*map(str, row))
+    for row in status["stages"]:
+        outcome.add_row(*(str(row[k]) for k in ("stage", "outcome", "rows")))
     recent = Table("flow", "status", "started", "finished", title="recent runs")
-    for row in last:
-        recent.add_row(*(str(x) if x is not None else "" for x in row))
+    for row in status["recent"]:
+        recent.add_row(*(_cell(row[k]) for k in ("flow", "status", "started_at", "finished_at")))
     return [counts, outcome, recent]
 
 
