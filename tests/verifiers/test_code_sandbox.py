@@ -76,7 +76,7 @@ def sandbox_uid_processes(settle_s: float = 2.0) -> list[int]:
 
 
 def slot_cgroup_procs() -> list[int]:
-    pool = sandbox._POOL
+    pool = sandbox._SLOT_POOL.peek()
     if pool is None:
         return []
     return [p for s in pool.all for p in s.procs()]

@@ -474,13 +474,6 @@ def get_pool() -> SlotPool:
     return _SLOT_POOL.get()
 
 
-def __getattr__(name: str) -> Any:
-    """``sandbox._POOL`` (the tests read it): the slot pool as it stands, or None; never builds one."""
-    if name == "_POOL":
-        return _SLOT_POOL.peek()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # -- one run ------------------------------------------------------------------
 
 @dataclass
