@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from generators.teachers.base import Completion, Failure, Request, Teacher, TeacherConfig, generation_id
 from generators.teachers.budget import Budget, BudgetConfig, Price
 
 
-def _transformers(config: TeacherConfig) -> Teacher:
-    from generators.teachers.hf import TransformersTeacher
-
-    return TransformersTeacher(config)
-
-
-def _openai(config: TeacherConfig) -> Teacher:
-    from generators.teachers.openai_api import OpenAITeacher
-
-    return OpenAITeacher(config)
+def _lazy(module: str, name: str) -> Callable[[TeacherConfig], Teacher]:
+    """Build `module.name(config)`, importing the module only then (torch, vllm and openai load on first use)."""
+    return lambda config: getattr(importlib.import_module(module), name)(config)
 
 
-def _vllm(config: TeacherConfig) -> Teacher:
-    from generators.teachers.vllm_teacher import VLLMTeacher
-
-    return VLLMTeacher(config)
-
-
+# To add a backend: a Teacher subclass in a new file here (base.py says what it implements) and one line below.
 BACKENDS: dict[str, Callable[[TeacherConfig], Teacher]] = {
-    "transformers": _transformers, "openai": _openai, "vllm": _vllm}
+    "transformers": _lazy("generators.teachers.hf", "TransformersTeacher"),
+    "openai": _lazy("generators.teachers.openai_api", "OpenAITeacher"),
+    "vllm": _lazy("generators.teachers.vllm_teacher", "VLLMTeacher"),
+}
 
 
 def build_teacher(config: TeacherConfig) -> Teacher:
