@@ -11,7 +11,7 @@ from warehouse.db import Warehouse
 
 TABLES = ("runs", "seeds", "templates", "prompts", "teachers", "generations", "generation_logprobs",
           "request_failures", "verifications", "rejections", "curated", "snapshots", "snapshot_rows", "training_runs",
-          "evaluations", "evaluation_items")
+          "evaluations", "evaluation_items", "evaluation_metrics")
 
 _STAGES = """
     SELECT 'verified' AS stage, passed::VARCHAR AS outcome, count(*) AS rows FROM verifications GROUP BY ALL
