@@ -1,4 +1,10 @@
-"""Problem synthesis from seed knowledge, labelled by self-consistency (pure functions; flows/synthesize.py runs them).
+"""Problem synthesis from seed knowledge, labelled by self-consistency.
+
+The method below is pure functions plus two stage functions, `register_problems`
+(step 2-3) and `label_problems` (step 4), which read and write through
+warehouse/synthesis.py; flows/synthesize.py runs them as Prefect tasks. Answer
+extraction and comparison come in as callables (the flow builds them from
+`verifiers`), so this package does not depend on the verifiers.
 
 1. Seed knowledge (topics, facts, a worked example) is rendered with a Jinja2
    generation template and sent to a writer teacher, `problems_per_item` samples
@@ -19,11 +25,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from generators.seeds import InputError, _read_rows
+from generators.rows import prompt_row, seed_row
+from generators.seeds import InputError, Seed, _read_rows
+from generators.teachers import TeacherConfig
+from generators.templates import Prompt, Template, render_prompts
+from warehouse import synthesis as store
+from warehouse.db import Warehouse
+from warehouse.ids import now, stable_id
 
 KNOWLEDGE_REQUIRED = ("id", "domain", "topic")
 _PROBLEM = re.compile(r"^\s*(?:\*\*)?problem(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*(.+)$", re.IGNORECASE)
@@ -153,3 +167,92 @@ def majority_label(answers: list[str | None], equivalent) -> Label:
         top = len(groups[0]) if groups else 0
         return Label(None, top / max(len(answers), 1), top, len(answers), summary)
     return Label(summary[0]["answer"], len(groups[0]) / len(answers), len(groups[0]), len(answers), summary)
+
+
+def register_problems(wh: Warehouse, knowledge_prompts: Sequence[Prompt], prompts: Sequence[Prompt],
+                      templates: dict[str, Template], near_copy_threshold: float, run_id: str) -> dict:
+    """Read a problem from every writer response not yet looked at; keep the ones that are new.
+
+    `prompts` are the recipe's rendered prompts (eval ones included: a new problem never re-asks them);
+    kept problems become train seeds and prompts rendered with `templates`. Returns counts per status.
+    """
+    knowledge = {p.prompt_id: p.seed for p in knowledge_prompts}
+    fresh = [r for r in store.unread_responses(wh) if r["prompt_id"] in knowledge]
+    if not fresh:
+        return {}
+    pool = {r["prompt_id"]: shingles(r["text"]) for r in store.non_knowledge_prompts(wh)}
+    pool.update({p.prompt_id: shingles(p.text) for p in prompts})  # eval prompts included: never re-ask them
+    stamp = now()
+    problems, seeds, new_prompts, counts = [], [], [], {"accepted": 0, "near_copy": 0, "unparseable": 0}
+    for r in fresh:
+        row, prompt = _read_problem(r, knowledge[r["prompt_id"]], pool, templates, near_copy_threshold)
+        problems.append({**row, "run_id": run_id, "created_at": stamp})
+        counts[row["status"]] += 1
+        if prompt is not None:
+            pool[prompt.prompt_id] = shingles(prompt.text)  # later problems must differ from this one too
+            seeds.append(seed_row(prompt.seed, run_id, stamp))
+            new_prompts.append(prompt_row(prompt, run_id, stamp))
+    store.store_problems(wh, seeds, new_prompts, problems)
+    return counts
+
+
+def _read_problem(response: dict, item: Seed, pool: dict[str, frozenset], templates: dict[str, Template],
+                  near_copy_threshold: float) -> tuple[dict, Prompt | None]:
+    """The `synth_problems` row (less run_id, created_at) for one writer response, and the new prompt if kept."""
+    question = parse_problem(response["raw"])
+    row = {"problem_id": response["generation_id"], "knowledge_id": item.seed_id, "question": question}
+    if question is None:
+        return {**row, "status": "unparseable"}, None
+    similar, score = nearest(shingles(question), pool)
+    if similar is not None and score >= near_copy_threshold:
+        return {**row, "status": "near_copy", "similar_prompt_id": similar, "similarity": score}, None
+    prompt = render_prompts([problem_seed(item, question, response["generation_id"])], templates)[0]
+    return {**row, "status": "accepted", "similar_prompt_id": similar, "similarity": score,
+            "seed_id": prompt.seed.seed_id, "prompt_id": prompt.prompt_id}, prompt
+
+
+def problem_seed(item: Seed, question: str, problem_id: str) -> Seed:
+    """The train seed of a kept problem: id from its domain and text, so the same problem is one seed."""
+    seed_id = f"synth-{stable_id(item.domain, question, length=12)}"
+    return Seed(seed_id=seed_id, domain=item.domain, question=question, reference=None, split="train",
+                topic=item.topic, source_file=item.source_file, source_line=item.source_line,
+                payload={"id": seed_id, "domain": item.domain, "topic": item.topic, "question": question,
+                         "knowledge_id": item.seed_id, "problem_id": problem_id})
+
+
+def label_problems(wh: Warehouse, teacher_for: Callable[[str], TeacherConfig], solutions: int,
+                   min_agreement: float, same_answer: Callable[[str], Callable[[str, str], bool]],
+                   extract: Callable[[str], str | None], run_id: str) -> dict:
+    """Self-consistency labels for synthesized prompts whose k (`solutions`) answers from the domain's
+    teacher are all stored. `extract(text)` reads a solution's final answer; `same_answer(domain)(a, b)`
+    tells whether two answers agree. Returns labelled and accepted counts."""
+    texts, domain_of = _solutions_by_prompt(store.unlabelled_solutions(wh), teacher_for)
+    equal = {d: same_answer(d) for d in set(domain_of.values())}
+    rows, stamp = [], now()
+    for prompt_id, answers in texts.items():
+        if len(answers) < solutions:
+            continue  # some solutions failed or the budget stopped: label when all k are in
+        label = majority_label([extract(t) for t in answers[:solutions]], equal[domain_of[prompt_id]])
+        rows.append(_label_row(prompt_id, label, min_agreement, run_id, stamp))
+    store.store_labels(wh, rows)
+    return {"labelled": len(rows), "accepted": sum(r["accepted"] for r in rows)}
+
+
+def _solutions_by_prompt(rows: list[dict], teacher_for: Callable[[str], TeacherConfig]
+                         ) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The raw solutions per prompt from its domain's teacher (other teachers' answers do not vote), and
+    each prompt's domain."""
+    texts: dict[str, list[str]] = {}
+    domain_of: dict[str, str] = {}
+    for r in rows:
+        if r["teacher_id"] == teacher_for(r["domain"]).teacher_id:
+            texts.setdefault(r["prompt_id"], []).append(r["raw"])
+            domain_of[r["prompt_id"]] = r["domain"]
+    return texts, domain_of
+
+
+def _label_row(prompt_id: str, label: Label, min_agreement: float, run_id: str, stamp: datetime) -> dict:
+    return {"prompt_id": prompt_id, "method": "self_consistency", "label": label.answer,
+            "agreement": label.agreement, "votes": label.votes, "samples": label.samples,
+            "accepted": label.accepted(min_agreement), "min_agreement": min_agreement, "groups": label.groups,
+            "run_id": run_id, "created_at": stamp}
