@@ -21,12 +21,14 @@ from flows.recipe import Inputs, Recipe, check_credentials, load_inputs, load_re
 from flows.report import report_task
 from flows.runs import tracked_run
 from flows.snapshot import snapshot
-from flows.synthesize import label_problems, synthesized_prompts, write_problems
+from flows.synthesize import label_problems, write_problems
 from flows.train import train
 from flows.verify import verify
 from generators.teachers import Budget
+from warehouse import quality
 from warehouse.db import Warehouse
 from warehouse.snapshot_spec import SnapshotSpec
+from warehouse.synthesis import synthesized_prompts
 
 
 def _open(warehouse: str | None) -> Warehouse:
@@ -139,6 +141,4 @@ def eval_flow(training_run_id: str | None = None, recipe: str = "quickstart", wa
 
 def totals(wh: Warehouse, cfg: Recipe) -> dict:
     """Warehouse-wide figures for the summary table (for this recipe's teachers)."""
-    from warehouse import quality
-
     return quality.totals(wh, [t.teacher_id for t in cfg.teachers])

@@ -28,9 +28,6 @@ from generators.teachers import Budget
 from verifiers import verifier_for
 from verifiers.math import extract_answer
 from warehouse.db import Warehouse
-from warehouse.synthesis import synthesized_prompts
-
-__all__ = ["label_problems", "synthesized_prompts", "write_problems"]
 
 
 @task(cache_policy=NO_CACHE)
