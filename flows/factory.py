@@ -134,8 +134,10 @@ def train_flow(snapshot_name: str, recipe: str = "quickstart", warehouse: str | 
 @flow(name="evaluate")
 def eval_flow(training_run_id: str | None = None, recipe: str = "quickstart", warehouse: str | None = None) -> list:
     cfg = load_recipe(recipe)
+    inputs = load_inputs(cfg)  # raises before anything is written
     wh = _open(warehouse)
     with tracked_run(wh, "evaluate", cfg.name) as run_id:
+        register_inputs(wh, inputs, run_id)  # the eval prompts, e.g. a public set no other flow registered
         return evaluate(wh, cfg.eval, cfg.train.base_model, training_run_id, cfg.teacher, run_id)
 
 

@@ -16,6 +16,8 @@ import yaml
 
 from curation.config import CurationConfig
 from evaluation.config import EvalConfig
+from generators.public import PREFIX as PUBLIC
+from generators.public import load_public
 from generators.seeds import InputError, Seed, load_seeds
 from generators.synthesis import KnowledgeItem, SynthesisConfig, load_knowledge
 from generators.teachers import BACKENDS, BudgetConfig, Price, TeacherConfig
@@ -151,7 +153,7 @@ def load_recipe(name_or_path: str) -> Recipe:
                              "give only teacher fields, with valid values") from None
     return Recipe(
         name=str(raw.get("name", path.stem)), source=str(path),
-        seeds=[str(_resolve(base, p)) for p in _as_list(raw["seeds"])],
+        seeds=[p if str(p).startswith(PUBLIC) else str(_resolve(base, p)) for p in _as_list(raw["seeds"])],
         templates={d: str(_resolve(base, p)) for d, p in dict(raw["templates"]).items()},
         max_prompts=max_prompts, routes=routes, prices=prices, synthesis=synthesis, raw=raw, **sections,
     )
@@ -196,8 +198,14 @@ def check_credentials(recipe: Recipe) -> None:
 def load_inputs(recipe: Recipe) -> Inputs:
     """Load and render everything; any bad seed or template raises before a write or a teacher call."""
     templates = {domain: load_template(domain, p) for domain, p in recipe.templates.items()}
-    seeds = [s for path in recipe.seeds for s in load_seeds(path)]
+    seeds = [s for source in recipe.seeds for s in (load_public(source) if source.startswith(PUBLIC)
+                                                    else load_seeds(source))]
     _check_unique_ids(seeds)
+    splits = {s.split for s in seeds}
+    if recipe.eval.split not in splits:
+        raise InputError(recipe.source, _line_of(Path(recipe.source), "split"), f"eval.split {recipe.eval.split!r} "
+                         f"has no seeds (the recipe's seeds have splits: {', '.join(sorted(splits))})",
+                         "name one of those splits, or add its seeds (e.g. `public:humaneval`) under `seeds:`")
     prompts = render_prompts(seeds, templates)
     knowledge_prompts = []
     if recipe.synthesis:

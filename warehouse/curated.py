@@ -36,7 +36,9 @@ def kept_per_prompt(wh: Warehouse) -> dict[str, int]:
 
 
 def eval_prompt_texts(wh: Warehouse) -> list[dict]:
-    return wh.query("SELECT prompt_id, text FROM prompts WHERE split = 'eval'")
+    """Every prompt training must not reproduce: the held-out split and public eval sets (all but train and
+    the synthesis writers' `knowledge` prompts)."""
+    return wh.query("SELECT prompt_id, text FROM prompts WHERE split NOT IN ('train', 'knowledge')")
 
 
 def store_outcomes(wh: Warehouse, con: Any, kept: list[dict], rejected: list[dict]) -> None:

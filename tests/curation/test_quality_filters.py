@@ -108,3 +108,16 @@ def test_a_second_run_near_dedups_against_what_the_first_kept(wh):
     assert details["cluster_id"] == "g-first" and details["jaccard"] >= 0.82
     assert stats.rejected == {"near_duplicate": 1}
     assert wh.scalar("SELECT count(*) FROM minhash_signatures") == 2, "only newly kept rows add signatures"
+
+
+def test_public_eval_sets_are_decontaminated_against_but_synthesis_writer_prompts_are_not(wh):
+    wh.insert("prompts", [{"prompt_id": pid, "seed_id": pid, "template_id": "t@1", "domain": "math", "split": split,
+                           "text": text, "reference": "40", "run_id": "r", "created_at": now()}
+                          for pid, split, text in [("h1", "gsm8k", "Ann has 4 bags of 10 apples. How many apples?"),
+                                                   ("k1", "knowledge", "Write a problem: what is 6 × 7 in total?"),
+                                                   ("t1", "train", "Ann has 4 bags of 10 apples. How many apples?"),
+                                                   ("t2", "train", "Write a problem: what is 6 × 7 in total?")]])
+    add_generation(wh, "g1", "t1", "4 × 10 = 40.\nThe answer is \\boxed{40}.", True, extracted="40")
+    add_generation(wh, "g2", "t2", "6 × 7 = 42.\nThe answer is \\boxed{42}.", True, extracted="42")
+    curate(wh, run_id="r1")
+    assert outcomes(wh) == {"g1": "decontaminated", "g2": "kept"}
