@@ -11,9 +11,10 @@ Every layer is a plain command or a ``subprocess`` option implemented in C:
    -- joins the slot's own cgroups (layer ``cgroup``), then execs the rest.
 2. ``setpriv --reuid U --regid U --clear-groups --inh-caps=-all --no-new-privs``
    -- drops to the slot's own uid (layer ``uid``).
-3. ``bwrap --unshare-all --die-with-parent --new-session ...`` (layer ``bwrap``):
-   new user, pid, net, ipc, uts and cgroup namespaces (no network at all, only
-   loopback), a read-only root that holds only ``/usr`` (plus the ``/bin``,
+3. ``bwrap --unshare-all --die-with-parent --new-session --as-pid-1 ...`` (layer
+   ``bwrap``): new user, pid, net, ipc, uts and cgroup namespaces (no network at
+   all, only loopback), the harness as pid 1 of the new pid namespace (no bwrap
+   init between them: see Killing), a read-only root that holds only ``/usr`` (plus the ``/bin``,
    ``/lib*`` symlinks), ``/proc`` of the new pid namespace, four device nodes,
    the harness (read-only) and a writable scratch ``/tmp``.
 4. ``/usr/bin/python3.11 -I -S /sandbox/harness.pyc 3`` -- the system
@@ -40,9 +41,15 @@ bwrap ``--size`` tmpfs or a plain temp directory.
 Killing
 -------
 When the main process exits, the deadline passes or the output cap is hit,
-everything in the slot is killed: every pid in the slot's cgroup (repeated
-until empty, so fork races lose), the bwrap process (its pid namespace dies
-with it), and the process group. Pipes are read with ``selectors`` and a
+everything in the slot is killed, bottom-up, so that every process is reaped by
+its own parent and none is left as a zombie of the slot's uid (zombies hold
+the slot's pids, 64 of them): first everything below the launch chain's top
+process (the harness is pid 1 of its namespace, so the kernel kills and reaps
+the rest with it), then, if bwrap has not exited within a second, bwrap
+itself, then the process group and every pid left in the slot's cgroup
+(repeated until empty, so fork races lose). Our own ``wait4`` reaps bwrap.
+(bwrap's own init is not used: its monitor exits without reaping it, which
+left one zombie per run for the host's pid 1 to reap.) Pipes are read with ``selectors`` and a
 pidfd, never with a blocking read: a leftover child holding stdout open cannot
 stall the verifier, and leftover data is drained non-blocking after the kill.
 """
@@ -490,7 +497,11 @@ TOOLS = Tools()
 
 
 def _bwrap_args(tools: Tools, scratch: str | None, harness: str, seccomp_fd: int | None) -> list[str]:
-    a = [tools.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "sandbox",
+    # --as-pid-1: the harness itself is pid 1 of the new pid namespace, with no bwrap "init" above it.
+    # With that init, the outer bwrap exits as soon as the harness does (it is told through an eventfd)
+    # without reaping the init, which is then reparented to the host's pid 1 and stays a zombie of the
+    # slot's uid until that reaps it: 64 such zombies fill the slot's pids cgroup ("bwrap: Can't fork").
+    a = [tools.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1", "--hostname", "sandbox",
          "--ro-bind", "/usr", "/usr"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         p = "/" + name
@@ -743,18 +754,70 @@ def _read_available(fds: dict, chans: dict, res: RunResult, limits: Limits, sel)
 
 
 def _kill_everything(proc: subprocess.Popen, slot: Slot, pool: SlotPool, layers: Layers) -> None:
-    for target in ("proc", "group", "cgroup"):
+    """Kill the run's processes bottom-up, so that every one of them is reaped by its own parent.
+
+    Killing the launch chain's top process (bwrap's monitor) first would orphan the harness: it would be
+    reparented to the host's pid 1 and linger as a zombie of the slot's uid, holding one of the slot's
+    pids. So the processes below it go first (the harness is pid 1 of its namespace: the kernel kills
+    and reaps everything else in it), bwrap reaps the harness and exits, and only if it has not exited
+    within a second is it killed too. Our own ``wait4`` then reaps it."""
+    if not _exited(proc, 0):
+        below = [p for p in (slot.procs() if layers.cgroup else _descendants(proc.pid)) if p != proc.pid]
+        for pid in below:
+            _signal(pid, signal.SIGKILL)
+        if not _exited(proc, 1.0 if below else 0.0):
+            _signal(proc.pid, signal.SIGKILL)  # not proc.kill(): Popen would reap it and lose the rusage
+    if layers.session:
         try:
-            if target == "proc":
-                # not proc.kill(): Popen.send_signal polls, which would reap the child and lose its
-                # status and rusage; the pid cannot be reused before our own wait4 below.
-                os.kill(proc.pid, signal.SIGKILL)  # bwrap: --die-with-parent takes the pid namespace with it
-            elif target == "group" and layers.session:
-                os.killpg(proc.pid, signal.SIGKILL)
-            elif target == "cgroup" and layers.cgroup:
-                slot.kill_all(pool.cg)
-        except (OSError, ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
             pass
+    if layers.cgroup:
+        slot.kill_all(pool.cg)
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+
+
+def _exited(proc: subprocess.Popen, wait_s: float) -> bool:
+    """Has our child exited (without reaping it: its status and rusage are read by `_reap`)?"""
+    try:
+        info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        if info is not None or wait_s <= 0:
+            return info is not None
+        pidfd = os.pidfd_open(proc.pid)
+    except ChildProcessError:
+        return True
+    except OSError:
+        return False
+    try:
+        sel = selectors.DefaultSelector()
+        sel.register(pidfd, selectors.EVENT_READ)
+        return bool(sel.select(timeout=wait_s))
+    finally:
+        sel.close()
+        os.close(pidfd)
+
+
+def _descendants(root: int) -> list[int]:
+    """Every process below `root` (from /proc; used where the slot has no cgroup to list them)."""
+    parent: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat", "rb") as fh:
+                    parent[int(d)] = int(fh.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    out, frontier = [], {root}
+    while frontier:
+        frontier = {p for p, pp in parent.items() if pp in frontier and p not in out and p != root}
+        out.extend(frontier)
+    return out
 
 
 def _reap(proc: subprocess.Popen) -> tuple[int | None, float]:
