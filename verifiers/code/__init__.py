@@ -3,9 +3,11 @@
     from verifiers.code import CodeVerifier
     v = CodeVerifier(timeout_s=5.0, memory_mb=512, output_limit_bytes=1 << 20, workers=None)
     v.verify(response, '{"entry_point": "add", "tests": "assert add(1, 2) == 3"}')
+    v.verify(response, json.dumps({"entry_point": p["entry_point"], "tests": p["test"]}))  # HumanEval as written
+    v.verify(response, json.dumps({"entry_point": "add", "tests": ["assert add(1, 2) == 3"]}))  # MBPP test_list
 
 Pieces: ``extract.py`` (which code block is the program), ``plan.py`` (the
-reference format; test code -> steps; value checks judged outside),
+reference formats; every assert -> a recorded check; checks judged outside),
 ``harness.py`` (the stdlib-only script that runs inside), ``sandbox.py``
 (launch chain, slots, kill), ``seccomp.py`` (the filter), ``run.py`` (one
 run: outcomes and the result-record rule), ``selftest.py`` (which isolation
@@ -15,10 +17,12 @@ level, threads).
 Isolation levels (``details["isolation"]`` on every verdict)
 ------------------------------------------------------------
 ``bwrap+seccomp+cgroup+uid`` (root, bubblewrap, cgroups, libseccomp; this VM):
-  own memory + pids cgroup per slot (memory = memory_mb + 48 MiB, 64 pids),
+  own memory + pids cgroup per slot (memory = memory_mb + 48 MiB, 64 pids;
+  every process of a run is reaped, so none is left holding one),
   own uid per slot (setpriv), rlimits (address space, CPU seconds, 16 MiB per
   file, 64 fds, 64 processes, no core), new session, bubblewrap with every
-  namespace unshared (no network; fresh pid namespace that dies with the run),
+  namespace unshared (no network; fresh pid namespace whose pid 1 is the
+  harness, so it dies with the run),
   a read-only root holding only ``/usr``, a per-run tmpfs scratch of 16 MiB
   and 512 inodes, a scrubbed environment, a seccomp filter (no sockets but
   AF_UNIX, no io_uring, no ptrace/bpf/mount/...), the output cap, and a kill
@@ -38,9 +42,11 @@ thread bombs; daemons outliving the run; writes to host files (the repo, the
 warehouse, ``/usr``); reading host secrets (environment, ``/proc``, ``$HOME``);
 network access (TCP, UDP, DNS, host Unix sockets, io_uring); signalling host
 processes; faking a pass by exiting early, printing, patching the test runner
-or returning objects with a lying ``__eq__`` (see ``run.py`` for the
-exact rule and its limit: a candidate that digs the run token out of its own
-interpreter can fake *in-sandbox* asserts, never value checks).
+or ``builtins``, or returning objects with a lying ``__eq__``, in top-level
+asserts, loops, helpers or ``check`` alike (see ``run.py`` for the exact rule
+and its limit: a candidate that digs the run token out of its own interpreter
+can fake checks whose expected value is computed inside the sandbox, never one
+compared with a literal of the tests).
 
 What it does not protect against: kernel exploits (seccomp narrows the
 surface but the default action is allow; namespaces and cgroups are shared

@@ -8,7 +8,8 @@ import anything from this repository.
 Protocol (see ``verifiers/code/sandbox.py`` for the host side)
 --------------------------------------------------------------
 * stdin carries one ``marshal``-ed payload (written by the host, so trusted): ``token`` (per-run random hex), ``program``
-  (the candidate source), ``steps`` (the test plan made by ``plan.py``),
+  (the candidate source), ``steps`` (the test plan made by ``plan.py``), ``rec``
+  (the recorder's name in the test code),
   ``limits`` (rlimits to set), ``seccomp`` (a compiled BPF program as hex, or
   null: under bwrap the filter is loaded by ``bwrap --seccomp`` instead),
   ``scratch`` (the working directory). The environment is already scrubbed by
@@ -20,12 +21,20 @@ Protocol (see ``verifiers/code/sandbox.py`` for the host side)
   code runs (its absence means the infrastructure failed, never the candidate),
   and ``{"stage": "result", ...}`` after the tests. Then it ``os._exit(0)``s,
   so atexit hooks and non-daemon threads planted by the candidate never run.
-* ``value`` steps evaluate an expression and send its value back in a
-  type-strict encoding (exact builtin types only; anything else, e.g. an object
-  with an always-true ``__eq__`` or an ``int`` subclass, is sent as
-  "unencodable"). The expected value is never in this process: the host
-  compares. ``assert`` steps run an assert statement here and report whether it
-  raised. ``exec`` steps are set-up code (imports, helpers).
+* The test code arrives already rewritten by ``plan.py``: every assert, wherever
+  it sits, is a call ``REC(site, value, ...)`` of the recorder this script binds
+  in the test code's namespace (``payload["rec"]`` names it). The recorder
+  appends the values in a type-strict encoding (exact builtin types only;
+  anything else, e.g. an object with an always-true ``__eq__`` or an ``int``
+  subclass, is sent as "unencodable") and never raises. Expected literals are
+  never in this process: the host compares. ``check`` steps are top-level
+  asserts (an exception there is a failed check, and the next step runs);
+  ``exec`` steps are anything else (an exception stops the tests).
+* The test code is compiled before any candidate code runs, and runs in its own
+  globals: a copy of the candidate's names taken after the program loaded, with
+  a copy of ``builtins`` taken before it ran. Rebinding a global or patching
+  ``builtins`` (``range``, ``abs``, the recorder's name) from candidate code
+  does not change what the tests call.
 
 What the token does and does not prove is documented in ``run.py``.
 """
@@ -185,15 +194,22 @@ def _describe(exc):
         return type(exc).__name__
 
 
+def _compile_steps(steps, _compile=compile):
+    return [(step, _compile(step["src"], "<tests>", "exec")) for step in steps]
+
+
 def main():
     # Everything used after candidate code starts is bound to a local name first:
     # a candidate that patches builtins, this module's globals or os/json
     # attributes does not change what the harness calls (locals of a running
-    # frame are out of reach without ctypes; see run.py for that limit).
-    _exec, _eval, _encode, _describe_ = exec, eval, encode, _describe
+    # frame are out of reach without introspection; see run.py for that limit).
+    import builtins
+
+    clean_builtins = dict(builtins.__dict__)  # the tests' builtins: a copy the candidate never sees
+    _exec, _encode, _describe_ = exec, encode, _describe
     _write, _getpid, _exit, _dumps = os.write, os.getpid, os._exit, dumps
     _str, _BaseException, _MemoryError, _isinstance = str, BaseException, MemoryError, isinstance
-    _memoryview, _len = memoryview, len
+    _memoryview, _len, _dict = memoryview, len, dict
     result_fd = int(sys.argv[1])
     payload = marshal.loads(_read_all(0))  # written by the host (trusted): marshal is the cheapest to load
     devnull = os.open("/dev/null", os.O_RDONLY)
@@ -215,17 +231,22 @@ def main():
         _set_limits(payload.get("limits", {}))
         if payload.get("seccomp"):
             _install_seccomp(bytes.fromhex(payload["seccomp"]))
+        steps = _compile_steps(payload.pop("steps"))  # a reference that does not compile is not the candidate's
     except BaseException as exc:  # noqa: BLE001
         emit({"stage": "setup_error", "error": _describe(exc)})
         os._exit(3)
     emit({"stage": "ready", "uid": os.getuid(), "pid": me})
 
     program = payload.pop("program")
-    steps = payload.pop("steps")
+    rec_name = payload.pop("rec")
     payload.clear()
-    values, asserts, errors = {}, {}, {}
+    checks, errors = [], {}
     state = {"load": None, "aborted": None, "memory_error": False}
     g = {"__name__": "__candidate__", "__builtins__": __builtins__}
+    _append = checks.append
+
+    def record(site, *values):
+        _append([site, [_encode(v) for v in values]])
 
     def note_exc(exc):
         if _isinstance(exc, _MemoryError):
@@ -239,29 +260,21 @@ def main():
     except _BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit, anything
         state["load"] = note_exc(exc)
     if state["load"] is None:
-        for step in steps:
-            sid = _str(step["id"])
-            kind = step["kind"]
+        tg = _dict(g)  # the tests' namespace: the candidate's names as loaded, the clean builtins, the recorder
+        tg["__builtins__"] = clean_builtins
+        tg[rec_name] = record
+        for step, code in steps:
             try:
-                if kind == "value":
-                    values[sid] = _encode(_eval(step["src"], g))  # noqa: S307 - that is the point
-                elif kind == "assert":
-                    _exec(step["src"], g)  # noqa: S102
-                    asserts[sid] = True
-                else:
-                    _exec(step["src"], g)  # noqa: S102
+                _exec(code, tg)  # noqa: S102 - that is the point
             except _BaseException as exc:  # noqa: BLE001
-                msg = note_exc(exc)
-                errors[sid] = msg
-                if kind == "assert":
-                    asserts[sid] = False
-                elif kind == "exec":
-                    state["aborted"] = sid
+                errors[_str(step["id"])] = note_exc(exc)
+                if step["kind"] != "check":
+                    state["aborted"] = step["id"]
                     break
     if _getpid() != me:
         _exit(0)  # a forked copy of the harness never reports
     try:
-        emit({"stage": "result", "values": values, "asserts": asserts, "errors": errors, **state})
+        emit({"stage": "result", "checks": checks, "errors": errors, **state})
     except _BaseException:  # noqa: BLE001
         _exit(4)
     _exit(0)

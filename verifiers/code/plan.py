@@ -1,40 +1,49 @@
-"""Turn a task's test code into a test plan, and judge the plan's results outside the sandbox.
+"""Turn a task's test code into a test plan, and judge the checks it recorded outside the sandbox.
 
 Reference format
 ----------------
-``reference`` is either a JSON object::
+``reference`` is a JSON object ``{"entry_point": "add", "tests": ...}``
+(``entry_point`` optional unless the tests define ``check``), where ``tests`` is
 
-    {"entry_point": "add", "tests": "assert add(1, 2) == 3\\nassert add(0, 0) == 0"}
+* Python test code: ``"assert add(1, 2) == 3\\nfor i in range(3):\\n    assert add(i, 0) == i"``;
+* HumanEval's ``test`` field as written (``METADATA = ...``, ``def
+  check(candidate): ...``): when the code defines ``check`` and never calls
+  it, the runner appends ``check(<entry_point>)``;
+* a JSON list of assert strings (MBPP's ``test_list``), run in order;
 
-(``entry_point`` optional; ``tests`` is Python test code) or plain Python test
-code. HumanEval-style tests (``def check(candidate): ...`` with no top-level
-assert) are flattened: the body of ``check`` becomes the test code, preceded by
-``candidate = <entry_point>``.
+or the reference is plain Python test code, or a bare JSON list of assert strings.
 
 The plan
 --------
-Each top-level statement of the test code becomes one step, run in order in
-the candidate's namespace inside the sandbox:
+Every ``assert`` statement of the test code, wherever it sits (top level, a
+loop, a helper function, ``check``), is rewritten into a call of a recorder
+that the harness provides (``REC``), so every assert that runs is one recorded
+check, with the values it compares:
 
-* **value checks** -- ``assert E == L``, ``assert L == E``, ``assert E != L``,
-  ``assert E is / is not None|True|False``, ``assert E``, ``assert not E``,
-  ``assert math.isclose(E, L, ...)`` and ``assert abs(E - L) < T`` (or ``<=``),
-  where L, T and keyword arguments are literals (``ast.literal_eval``). Only E
-  goes into the sandbox; the harness sends back E's value in a type-strict
-  encoding and the comparison with L runs HERE, on plain builtin values. The
-  expected value never enters the sandbox, so a candidate can neither read it
-  nor fool the comparison (an always-equal ``__eq__``, an ``int`` subclass, a
-  patched ``==`` are all "unencodable" and fail).
-* **in-sandbox asserts** -- any other assert (``assert f(x) in (1, 2)``,
-  asserts in loops, ...): run inside; the harness reports whether it raised.
-  These CAN be fooled by a candidate that lies from inside the process (a
-  dunder returning True, a patched harness); ``details["checks_inside"]``
-  counts them so such rows can be filtered.
-* **set-up statements** -- everything else (imports, helper definitions,
-  loops): run inside; an exception aborts the remaining steps (they count as
-  failed).
+* ``assert A == B`` and any comparison chain (``==, !=, <, <=, >, >=, in, not
+  in``; ``is``/``is not`` against ``None``/``True``/``False``), ``assert
+  math.isclose(A, B, rel_tol=.., abs_tol=..)``, ``assert abs(A - B) < T`` and
+  ``math.fabs(...)``, ``assert E``, ``assert not E``: each operand that is a
+  literal (``ast.literal_eval``) is kept HERE and never enters the sandbox;
+  every other operand is evaluated inside and sent back in a type-strict
+  encoding (exact builtin types only: an always-equal ``__eq__``, an ``int``
+  subclass, a patched ``==`` are "unencodable" and fail). The comparison, the
+  ``abs``, the subtraction run here, on plain decoded builtins.
+* any other assert (``assert all(...) or x``, ``assert a is b``): the whole
+  test is evaluated inside and its strictly-encoded value is judged truthy here.
 
-A run passes only if every step passed and there was at least one check.
+The recorder never raises: a failing assert does not stop the test code (the
+harness does not know the expected literals), but it fails the run, whatever
+comes after it. Each top-level statement is one step; a top-level assert that
+raises is a failed check and the next step runs; any other step that raises
+(a ``check(...)`` call whose candidate raised, a loop, set-up code) stops the
+tests and fails the run.
+
+A run passes only if every recorded check passed, at least one check that
+involves a value from the sandbox ran (``assert True`` does not count), every
+*required* check ran (the asserts at the top level of the test code and of
+``check``'s body when ``check`` is called unconditionally: a forged record
+cannot leave them out) and no step raised.
 """
 
 from __future__ import annotations
@@ -42,10 +51,12 @@ from __future__ import annotations
 import ast
 import json
 import math
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
 _NOT_SET = object()
+REC = "__distillery_check__"  # the recorder's name, bound in the test code's own namespace only
 
 
 class Unencodable:
@@ -70,40 +81,69 @@ class Unencodable:
 
 
 @dataclass
-class Check:
+class Site:
+    """One assert statement of the test code: how to judge the values it sends back."""
+
     id: int
-    op: str  # eq, ne, is, is_not, truthy, falsy, isclose, abs_lt, abs_le
-    expected: Any = None
+    kind: str  # compare, isclose, truthy, falsy
+    operands: list[Any]  # trees: ["lit", v] | ["val", k] | ["abs"|"fabs", t] | ["sub", a, b]
+    ops: list[str] = field(default_factory=list)  # compare: eq, ne, lt, le, gt, ge, in, not_in, is, is_not
     kwargs: dict[str, Any] = field(default_factory=dict)
+    n_values: int = 0  # operands evaluated inside the sandbox
+    src: str = ""  # the assert as written, for messages
+    required: bool = False
+
+    @property
+    def constant(self) -> bool:
+        """No value from the sandbox (``assert True``): judged, but not counted as a check."""
+        return self.n_values == 0
+
+    @property
+    def expected_outside(self) -> bool:
+        """One sandbox value, claimed equal (or close, or a member) to a literal kept here: a candidate that
+        forged the result record would have to know that literal, i.e. solve the task."""
+        if self.n_values != 1 or not _has_lit(self.operands):
+            return False
+        return self.kind == "isclose" or (self.kind == "compare" and all(o in ("eq", "in") for o in self.ops)) \
+            or any(t[0] in ("abs", "fabs") for t in self.operands)
 
 
 @dataclass
 class Plan:
     steps: list[dict[str, Any]]  # what goes into the sandbox
-    checks: dict[int, Check]  # value checks, judged outside
-    inside: list[int]  # ids of in-sandbox asserts
+    sites: dict[int, Site]  # judged here
     entry_point: str | None = None
 
     @property
-    def total(self) -> int:
-        return len(self.checks) + len(self.inside)
+    def required(self) -> set[int]:
+        return {i for i, s in self.sites.items() if s.required}
 
 
 class BadReference(ValueError):
     """The reference cannot be turned into a plan (an infrastructure problem, not the candidate's)."""
 
 
+def _join_asserts(items: list[Any]) -> str:
+    if not all(isinstance(x, str) for x in items):
+        raise BadReference("a list of tests must hold strings")
+    return "\n".join(items)
+
+
 def parse_reference(reference: str) -> tuple[str | None, str]:
+    """(entry point, test code) from a reference in any accepted format (see the module docstring)."""
     text = reference or ""
     stripped = text.strip()
-    if stripped.startswith("{"):
+    if stripped[:1] in ("{", "["):
         try:
             obj = json.loads(stripped)
         except json.JSONDecodeError:
             obj = None
+        if isinstance(obj, list):
+            return None, _join_asserts(obj)
         if isinstance(obj, dict) and "tests" in obj:
             ep = obj.get("entry_point")
-            return (str(ep) if ep else None), str(obj["tests"])
+            tests = obj["tests"]
+            return (str(ep) if ep else None), (_join_asserts(tests) if isinstance(tests, list) else str(tests))
     return None, text
 
 
@@ -114,81 +154,125 @@ def _literal(node: ast.AST) -> Any:
         return _NOT_SET
 
 
-def _is_const(node: ast.AST, values: tuple) -> bool:
-    return isinstance(node, ast.Constant) and any(node.value is v for v in values)
+def _has_lit(trees: list[Any]) -> bool:
+    return any(t[0] == "lit" or (t[0] != "val" and _has_lit(t[1:])) for t in trees)
 
 
-def _value_check(test: ast.expr) -> tuple[ast.expr, str, Any, dict[str, Any]] | None:
-    """(expression to evaluate inside, op, expected, kwargs) for a value-checkable assert test."""
-    if isinstance(test, ast.Compare) and len(test.ops) == 1:
-        left, op, right = test.left, test.ops[0], test.comparators[0]
-        if isinstance(op, (ast.Eq, ast.NotEq)):
-            name = "eq" if isinstance(op, ast.Eq) else "ne"
-            lv, rv = _literal(left), _literal(right)
-            if rv is not _NOT_SET and lv is _NOT_SET:
-                return left, name, rv, {}
-            if lv is not _NOT_SET and rv is _NOT_SET:
-                return right, name, lv, {}
-            return None
-        if isinstance(op, (ast.Is, ast.IsNot)) and _is_const(right, (None, True, False)):
-            return left, ("is" if isinstance(op, ast.Is) else "is_not"), right.value, {}
-        if isinstance(op, (ast.Lt, ast.LtE)) and isinstance(left, ast.Call):
-            f = left.func
-            if isinstance(f, ast.Name) and f.id == "abs" and len(left.args) == 1 and not left.keywords:
-                inner = left.args[0]
-                tol = _literal(right)
-                if isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.Sub) and tol is not _NOT_SET:
-                    a, b = _literal(inner.left), _literal(inner.right)
-                    name = "abs_lt" if isinstance(op, ast.Lt) else "abs_le"
-                    if b is not _NOT_SET and a is _NOT_SET:
-                        return inner.left, name, b, {"tol": tol}
-                    if a is not _NOT_SET and b is _NOT_SET:
-                        return inner.right, name, a, {"tol": tol}
-        return None
-    if isinstance(test, ast.Call):
-        f = test.func
-        is_isclose = (isinstance(f, ast.Attribute) and f.attr == "isclose" and isinstance(f.value, ast.Name)
-                      and f.value.id == "math") or (isinstance(f, ast.Name) and f.id == "isclose")
-        if is_isclose and len(test.args) == 2:
-            kwargs = {}
-            for kw in test.keywords:
-                v = _literal(kw.value)
-                if kw.arg not in ("rel_tol", "abs_tol") or v is _NOT_SET:
-                    return None
-                kwargs[kw.arg] = v
-            a, b = _literal(test.args[0]), _literal(test.args[1])
-            if b is not _NOT_SET and a is _NOT_SET:
-                return test.args[0], "isclose", b, kwargs
-            if a is not _NOT_SET and b is _NOT_SET:
-                return test.args[1], "isclose", a, kwargs
-        # fall through: a bare call is a truthiness check
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        if _literal(test.operand) is _NOT_SET:
-            return test.operand, "falsy", None, {}
-        return None
-    if _literal(test) is _NOT_SET and isinstance(test, (ast.Call, ast.Name, ast.Attribute, ast.Subscript)):
-        return test, "truthy", None, {}
+def _func_name(f: ast.expr) -> str | None:
+    if isinstance(f, ast.Name):
+        return f.id
+    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+        return f"{f.value.id}.{f.attr}"
     return None
 
 
-def _flatten_check(tree: ast.Module, entry_point: str | None) -> list[ast.stmt]:
-    """HumanEval style: `def check(candidate): ...` and no top-level assert -> its body."""
-    has_assert = any(isinstance(s, ast.Assert) for s in tree.body)
-    checks = [s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == "check"
-              and len(s.args.args) == 1]
-    if has_assert or not checks or not entry_point:
-        return tree.body
-    fn = checks[-1]
-    arg = fn.args.args[0].arg
-    out: list[ast.stmt] = []
-    for s in tree.body:
-        if s is fn:
-            out.append(ast.parse(f"{arg} = {entry_point}").body[0])
-            out.extend(fn.body)
-        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Name) \
-                and s.value.func.id == "check":
-            continue  # the call `check(entry_point)` itself
-        else:
+def _tree(node: ast.expr, values: list[ast.expr], depth: int = 0) -> list[Any]:
+    """An operand as a tree judged here: literals stay here, anything else is a value sent from inside.
+    ``abs(A - B)``/``math.fabs(A - B)`` are taken apart so A and B are encoded, not their difference
+    (which a candidate's ``__sub__`` could make up)."""
+    lit = _literal(node)
+    if lit is not _NOT_SET:
+        return ["lit", lit]
+    if depth == 0 and isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
+            and _func_name(node.func) in ("abs", "math.fabs"):
+        return ["abs" if _func_name(node.func) == "abs" else "fabs", _tree(node.args[0], values, 1)]
+    if depth == 1 and isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
+        return ["sub", _tree(node.left, values, 2), _tree(node.right, values, 2)]
+    values.append(node)
+    return ["val", len(values) - 1]
+
+
+_OPS = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.In: "in",
+        ast.NotIn: "not_in", ast.Is: "is", ast.IsNot: "is_not"}
+_SINGLETONS = (None, True, False)
+
+
+def _compare_site(test: ast.Compare, values: list[ast.expr]) -> tuple[str, list, list, dict] | None:
+    ops = [_OPS.get(type(o)) for o in test.ops]
+    if None in ops:
+        return None
+    trees = [_tree(n, values) for n in [test.left, *test.comparators]]
+    for i, op in enumerate(ops):
+        if op in ("is", "is_not") and not any(t[0] == "lit" and any(t[1] is s for s in _SINGLETONS)
+                                             for t in (trees[i], trees[i + 1])):
+            return None  # identity of two sandbox objects cannot be judged here
+    return "compare", trees, ops, {}
+
+
+def _isclose_site(test: ast.Call, values: list[ast.expr]) -> tuple[str, list, list, dict] | None:
+    if _func_name(test.func) not in ("math.isclose", "isclose") or len(test.args) != 2:
+        return None
+    kwargs = {}
+    for kw in test.keywords:
+        v = _literal(kw.value)
+        if kw.arg not in ("rel_tol", "abs_tol") or v is _NOT_SET:
+            return None
+        kwargs[kw.arg] = v
+    return "isclose", [_tree(a, values, 1) for a in test.args], [], kwargs
+
+
+def make_site(sid: int, node: ast.Assert) -> tuple[Site, list[ast.expr]]:
+    """The site of one assert, and the expressions the sandbox must evaluate for it (in order)."""
+    test = node.test
+    values: list[ast.expr] = []
+    shape = None
+    if isinstance(test, ast.Compare):
+        shape = _compare_site(test, values)
+    elif isinstance(test, ast.Call):
+        shape = _isclose_site(test, values)
+    elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        shape = "falsy", [_tree(test.operand, values, 1)], [], {}
+    if shape is None:
+        values = []
+        shape = "truthy", [_tree(test, values, 1)], [], {}
+    kind, trees, ops, kwargs = shape
+    src = ast.unparse(node)
+    return Site(sid, kind, trees, ops, kwargs, len(values), src[:300]), values
+
+
+class _Rewrite(ast.NodeTransformer):
+    """Every assert -> ``REC(site_id, value, ...)``; the sites are kept here."""
+
+    def __init__(self, required: set[int]) -> None:
+        self.sites: dict[int, Site] = {}
+        self.required = required  # id() of the assert nodes that must run
+
+    def visit_Assert(self, node: ast.Assert) -> ast.stmt:
+        site, values = make_site(len(self.sites), node)
+        site.required = id(node) in self.required
+        self.sites[site.id] = site
+        call = ast.Call(ast.Name(REC, ast.Load()), [ast.Constant(site.id), *values], [])
+        return ast.copy_location(ast.Expr(call), node)
+
+
+def _check_function(tree: ast.Module) -> ast.FunctionDef | None:
+    defs = [s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == "check"]
+    return defs[-1] if defs else None
+
+
+def _calls_check(stmts: list[ast.stmt]) -> bool:
+    """Does module-level code (not a function body) call ``check`` anywhere?"""
+    for s in stmts:
+        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for n in ast.walk(s):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "check":
+                return True
+    return False
+
+
+def _is_plain_check_call(s: ast.stmt) -> bool:
+    return isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Name) \
+        and s.value.func.id == "check"
+
+
+def _unconditional_asserts(body: list[ast.stmt]) -> list[ast.Assert]:
+    """Asserts that run whenever `body` runs (direct statements before any return/raise)."""
+    out = []
+    for s in body:
+        if isinstance(s, (ast.Return, ast.Raise)):
+            break
+        if isinstance(s, ast.Assert):
             out.append(s)
     return out
 
@@ -199,25 +283,26 @@ def make_plan(reference: str) -> Plan:
         tree = ast.parse(tests)
     except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
         raise BadReference(f"test code does not parse: {e}") from None
-    body = _flatten_check(tree, entry_point)
+    check = _check_function(tree)
+    if check is not None and not _calls_check(tree.body):
+        if not entry_point or not entry_point.isidentifier():
+            raise BadReference("the tests define check(candidate) but the reference names no entry_point")
+        tree.body.append(ast.parse(f"check({entry_point})").body[0])
+    required = {id(a) for a in _unconditional_asserts(tree.body)}
+    if check is not None and any(_is_plain_check_call(s) for s in tree.body):
+        required |= {id(a) for a in _unconditional_asserts(check.body)}
+    rewrite = _Rewrite(required)
     steps: list[dict[str, Any]] = []
-    checks: dict[int, Check] = {}
-    inside: list[int] = []
-    for i, stmt in enumerate(body):
-        if isinstance(stmt, ast.Assert):
-            vc = _value_check(stmt.test)
-            if vc is not None:
-                expr, op, expected, kwargs = vc
-                steps.append({"id": i, "kind": "value", "src": ast.unparse(expr)})
-                checks[i] = Check(i, op, expected, kwargs)
-            else:
-                steps.append({"id": i, "kind": "assert", "src": ast.unparse(stmt)})
-                inside.append(i)
-        else:
-            steps.append({"id": i, "kind": "exec", "src": ast.unparse(stmt)})
-    if not checks and not inside:
+    for i, stmt in enumerate(tree.body):
+        kind = "check" if isinstance(stmt, ast.Assert) else "exec"
+        new = rewrite.visit(stmt)
+        step = {"id": i, "kind": kind, "src": ast.unparse(ast.fix_missing_locations(new))}
+        if kind == "check":
+            step["site"] = len(rewrite.sites) - 1
+        steps.append(step)
+    if not rewrite.sites:
         raise BadReference("test code has no assert statement")
-    return Plan(steps, checks, inside, entry_point)
+    return Plan(steps, rewrite.sites, entry_point)
 
 
 # -- judging, outside the sandbox ---------------------------------------------
@@ -270,32 +355,52 @@ def _contains_unencodable(v: Any, depth: int = 0) -> bool:
     return False
 
 
-def judge(check: Check, encoded: Any) -> bool:
-    """Does the encoded value sent back by the harness satisfy the check? Plain builtins only."""
-    if encoded is None:
-        return False  # the expression raised
-    value = decode(encoded)
-    if _contains_unencodable(value):
+_COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
+            "ge": operator.ge, "in": lambda a, b: a in b, "not_in": lambda a, b: a not in b,
+            "is": operator.is_, "is_not": operator.is_not}
+_NUMBER = (bool, int, float, complex)
+
+
+def _number(v: Any) -> Any:
+    if type(v) not in _NUMBER:
+        raise TypeError("not a number")
+    return v
+
+
+def _evaluate(tree: list[Any], values: list[Any]) -> Any:
+    tag = tree[0]
+    if tag == "lit":
+        return tree[1]
+    if tag == "val":
+        return values[tree[1]]
+    if tag == "abs":
+        return abs(_number(_evaluate(tree[1], values)))
+    if tag == "fabs":
+        return math.fabs(_number(_evaluate(tree[1], values)))
+    if tag == "sub":
+        return _number(_evaluate(tree[1], values)) - _number(_evaluate(tree[2], values))
+    raise ValueError(f"unknown operand {tag!r}")
+
+
+def _holds(site: Site, values: list[Any]) -> bool:
+    xs = [_evaluate(t, values) for t in site.operands]
+    if site.kind == "truthy":
+        return bool(xs[0])
+    if site.kind == "falsy":
+        return not xs[0]
+    if site.kind == "isclose":
+        return math.isclose(_number(xs[0]), _number(xs[1]), **site.kwargs)
+    return all(bool(_COMPARE[op](xs[i], xs[i + 1])) for i, op in enumerate(site.ops))
+
+
+def judge(site: Site, encoded: Any) -> bool:
+    """Do the values the harness sent for one run of `site` satisfy it? Plain builtins only, judged here."""
+    if not isinstance(encoded, list) or len(encoded) != site.n_values:
+        return False
+    values = [decode(e) for e in encoded]
+    if any(_contains_unencodable(v) for v in values):
         return False
     try:
-        op, exp = check.op, check.expected
-        if op == "eq":
-            return bool(value == exp)
-        if op == "ne":
-            return bool(value != exp)
-        if op == "is":
-            return value is exp
-        if op == "is_not":
-            return value is not exp
-        if op == "truthy":
-            return bool(value)
-        if op == "falsy":
-            return not value
-        if op == "isclose":
-            return math.isclose(value, exp, **check.kwargs)
-        if op in ("abs_lt", "abs_le"):
-            d = abs(value - exp)
-            return bool(d < check.kwargs["tol"]) if op == "abs_lt" else bool(d <= check.kwargs["tol"])
-    except (TypeError, ValueError, OverflowError, ArithmeticError):
+        return _holds(site, values)
+    except (TypeError, ValueError, OverflowError, ArithmeticError, RecursionError, MemoryError):
         return False
-    return False

@@ -24,11 +24,14 @@ Outcomes (``Verdict.reason``)
    tests: exit code 0 never means "passed"); otherwise ``runtime_error``
    (a crash: segfault, abort, an uncaught exception in a forked child...).
 7. a result record: the program failed to load (SyntaxError, an exception at
-   top level, ``sys.exit``) -> ``runtime_error``. Otherwise every check is
-   judged: value checks OUTSIDE the sandbox (``plan.judge``), in-sandbox
-   asserts from the record. ``pass`` iff all passed, there was at least one,
-   exactly one result record arrived and the process exited 0; else ``fail``.
-   An exception raised by the candidate inside a test is a failed test.
+   top level, ``sys.exit``) -> ``runtime_error``. Otherwise every check the
+   record carries (one per assert that ran, wherever it sits: ``plan.py``) is
+   judged HERE (``plan.judge``, on plain decoded builtins, expected literals
+   never having entered the sandbox). ``pass`` iff every check passed, at least
+   one check of a sandbox value ran, every assert that always runs reported,
+   no test step raised, exactly one result record arrived and the process
+   exited 0; else ``fail``. An exception raised by the candidate inside a test
+   is a failed test.
 
 The result record and its token: what it proves
 ----------------------------------------------
@@ -44,14 +47,28 @@ cannot be hidden from code in the same process. Against that attacker the
 rule is: value checks (the common ``assert f(x) == literal`` form) cannot be
 faked, because the expected value is never inside the sandbox and the
 comparison happens here on plain decoded builtins; a forged record can only
-claim values, and claiming the right ones means solving the task. In-sandbox
-asserts CAN be faked by such a candidate; ``details["checks_inside"]`` says how
-many of a verdict's checks were of that kind.
+claim values, and claiming the right ones means solving the task; it cannot
+leave such a check out either when the check always runs (the asserts at the
+top level of the tests and of ``check``: ``plan.py``'s *required* checks). A
+forged record CAN claim passing values for checks whose expected value is
+computed inside the sandbox (``assert f(x) == g(x)``, asserts in loops that
+compare with a loop variable), for truthiness and order tests (``assert
+f(x)``, ``is True``, ``< 3``), and can leave out checks in loops and
+conditionals; ``details["checks_inside"]`` counts the checks of those kinds.
+Candidates that do not introspect cannot do any of this: the tests run in
+their own namespace with their own copy of ``builtins`` (``harness.py``).
 
 ``details``: ``isolation`` (level name), ``exit_code`` (negative = signal),
-``tests_passed``/``tests_total``, ``checks_inside``, ``stderr_tail`` (last
+``checks`` (checks of a sandbox value that ran; a check in a loop counts once
+per iteration; ``assert True`` does not count), ``checks_passed``,
+``checks_inside`` (see above), ``tests_total``/``tests_passed`` (the same as
+``checks``/``checks_passed``, kept for older readers), ``stderr_tail`` (last
 1 KiB), ``wall_ms``, ``cpu_ms`` (the sandbox chain's CPU), and where relevant
-``error``, ``load_error``, ``failed`` (first failing checks).
+``error``, ``load_error``, ``failed`` (the first five failing checks, with the
+assert as written), ``aborted_at`` (the test step that raised).
+
+Version 2.0.0: every assert that runs is a check (loops, helpers,
+``check(candidate)``); MBPP lists; ``checks``; no zombie per run.
 """
 
 from __future__ import annotations
@@ -64,12 +81,12 @@ from typing import Any
 
 from verifiers.base import Verdict
 from verifiers.code import sandbox
-from verifiers.code.plan import BadReference, Plan, judge, make_plan
+from verifiers.code.plan import REC, BadReference, Plan, judge, make_plan
 from verifiers.code.sandbox import Layers, Limits, RunResult
 from verifiers.code.seccomp import compiled_filter
 
 NAME = "code"
-VERSION = "1.0.0"
+VERSION = "2.0.0"
 EXTRACT_CAP = 4096
 STDERR_CAP = 1024
 
@@ -86,7 +103,7 @@ def decide(res: RunResult, plan: Plan, token: str) -> tuple[str, dict[str, Any]]
     """(outcome, details) from the raw facts of one run; see the module docstring."""
     d: dict[str, Any] = {"exit_code": res.exit_code, "wall_ms": round(res.wall_ms, 1),
                          "cpu_ms": round(res.cpu_ms, 1), "stderr_tail": res.stderr_tail[-STDERR_CAP:],
-                         "tests_total": plan.total, "checks_inside": len(plan.inside)}
+                         "checks": 0, "tests_total": 0, "checks_inside": 0}
     if res.error or not res.launched:
         d["error"] = res.error or "not launched"
         return "infra_error", d
@@ -125,32 +142,58 @@ def decide(res: RunResult, plan: Plan, token: str) -> tuple[str, dict[str, Any]]
     if rec.get("load"):
         d["load_error"] = str(rec["load"])[:500]
         return "runtime_error", d
-    values = rec.get("values") if isinstance(rec.get("values"), dict) else {}
-    asserts = rec.get("asserts") if isinstance(rec.get("asserts"), dict) else {}
-    errors = rec.get("errors") if isinstance(rec.get("errors"), dict) else {}
-    passed, failed = 0, []
-    for cid, check in plan.checks.items():
-        ok = str(cid) not in errors and judge(check, values.get(str(cid)))
-        passed += ok
-        if not ok:
-            failed.append(cid)
-    for cid in plan.inside:
-        ok = asserts.get(str(cid)) is True
-        passed += ok
-        if not ok:
-            failed.append(cid)
-    d["tests_passed"] = passed
-    if failed:
-        first = sorted(failed)[:5]
-        d["failed"] = [{"step": i, "error": str(errors.get(str(i), ""))[:200]} for i in first]
-    if rec.get("aborted") is not None:
-        d["aborted_at"] = rec["aborted"]
-    if not failed and plan.total > 0:
+    failed = _judge_record(rec, plan, d)
+    if not failed and d["checks"] > 0:
         if res.exit_code != 0:
             d["error"] = "all checks passed but the process exited with a non-zero code"
             return "runtime_error", d
         return "pass", d
+    if not failed:
+        d["error"] = "no check ran (an assert that is never reached is not a check)"
     return "fail", d
+
+
+def _judge_record(rec: dict[str, Any], plan: Plan, d: dict[str, Any]) -> list[dict[str, Any]]:
+    """Judge every check the record carries, here; fill the counts into `d`; the failures, in order."""
+    checks = rec.get("checks") if isinstance(rec.get("checks"), list) else []
+    errors = rec.get("errors") if isinstance(rec.get("errors"), dict) else {}
+    failed: list[dict[str, Any]] = []
+    counted = passed = inside = 0
+    seen: set[int] = set()
+    for item in checks:
+        site = plan.sites.get(item[0]) if isinstance(item, list) and len(item) == 2 and type(item[0]) is int \
+            else None
+        if site is None:
+            failed.append({"error": "malformed check record"})
+            continue
+        seen.add(site.id)
+        ok = judge(site, item[1])
+        if not site.constant:
+            counted += 1
+            passed += ok
+            inside += not site.expected_outside
+        if not ok:
+            failed.append({"site": site.id, "assert": site.src[:200]})
+    for step in plan.steps:
+        msg = errors.get(str(step["id"]))
+        if msg is None:
+            continue
+        site = plan.sites.get(step.get("site", -1))
+        if site is not None:  # a top-level assert that raised: a failed check
+            seen.add(site.id)
+            counted += 1
+            inside += not site.expected_outside
+        failed.append({"step": step["id"], "assert": site.src[:200] if site else None, "error": str(msg)[:200]})
+    missing = sorted(plan.required - seen)
+    if missing:
+        failed.append({"error": f"{len(missing)} assert(s) that always run did not report",
+                       "assert": plan.sites[missing[0]].src[:200]})
+    if rec.get("aborted") is not None:
+        d["aborted_at"] = rec["aborted"]
+    d.update(checks=counted, checks_passed=passed, checks_inside=inside, tests_total=counted, tests_passed=passed)
+    if failed:
+        d["failed"] = failed[:5]
+    return failed
 
 
 def run_one(program: str, tests: str, layers: Layers, limits: Limits, tools: sandbox.Tools | None = None) -> Verdict:
@@ -161,7 +204,7 @@ def run_one(program: str, tests: str, layers: Layers, limits: Limits, tools: san
     except BadReference as e:
         return make_verdict("infra_error", program, t0, {"isolation": layers.name, "error": f"bad reference: {e}"})
     token = secrets.token_hex(16)
-    payload = {"token": token, "program": program, "steps": plan.steps}
+    payload = {"token": token, "program": program, "steps": plan.steps, "rec": REC}
     bpf = compiled_filter() if layers.seccomp else None
     if layers.seccomp and bpf is None:
         return make_verdict("infra_error", program, t0, {"isolation": layers.name,
