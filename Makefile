@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python bench/near_dedup.py
 	$(BIN)/python bench/teacher_prefix_cache.py
 	$(BIN)/python bench/math_verifier.py
+	$(BIN)/python bench/humaneval_sandbox.py
 
 clean:
 	rm -rf $(VENV) .venv-vllm warehouse.duckdb warehouse.duckdb.journal runs .pytest_cache
