@@ -52,7 +52,11 @@ What it does not protect against: kernel exploits (seccomp narrows the
 surface but the default action is allow; namespaces and cgroups are shared
 kernel code), CPU side channels, timing differences; reading the world-
 readable files under ``/usr``; ~1 ms of CPU before the harness applies its
-rlimits; denial of service of the host by many verifiers at once (slots and
+rlimits; a candidate patching a module the tests import too (the tests' globals
+and ``builtins`` are their own, but ``sys.modules`` is shared: a patched
+``random`` can change the inputs a test generates; ``math.isclose``/``fabs``
+and ``abs`` in an assert are computed outside, so patching those does
+nothing); denial of service of the host by many verifiers at once (slots and
 workers bound it per process, not per machine).
 """
 

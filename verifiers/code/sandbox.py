@@ -14,7 +14,11 @@ Every layer is a plain command or a ``subprocess`` option implemented in C:
 3. ``bwrap --unshare-all --die-with-parent --new-session --as-pid-1 ...`` (layer
    ``bwrap``): new user, pid, net, ipc, uts and cgroup namespaces (no network at
    all, only loopback), the harness as pid 1 of the new pid namespace (no bwrap
-   init between them: see Killing), a read-only root that holds only ``/usr`` (plus the ``/bin``,
+   init between them: see Killing; as pid 1 the harness ignores signals it has
+   no handler for when they come from inside its namespace, so a candidate
+   cannot kill it with ``os.kill``, while the host's SIGKILL always works, and
+   a candidate's orphaned children stay zombies, counted by the pids cgroup,
+   until the run ends), a read-only root that holds only ``/usr`` (plus the ``/bin``,
    ``/lib*`` symlinks), ``/proc`` of the new pid namespace, four device nodes,
    the harness (read-only) and a writable scratch ``/tmp``.
 4. ``/usr/bin/python3.11 -I -S /sandbox/harness.pyc 3`` -- the system
