@@ -135,6 +135,12 @@ def test_expected_literals_never_enter_the_sandbox() -> None:
     assert "SECRET-ANSWER" not in json.dumps(plan.steps)
 
 
+def test_truthiness_of_an_expression_is_judged_on_its_value(verifier) -> None:
+    tests = "for n in range(3):\n    assert not (set(f(n)) - {0, 1, 2})\n"
+    assert verdict(verifier, "def f(n):\n    return list(range(n))", ref(tests)).reason == "pass"
+    assert verdict(verifier, "def f(n):\n    return [n + 5]", ref(tests)).reason == "fail"
+
+
 # -- the fake-a-pass attacks, inside loops and check() ----------------------------
 
 LIAR = """
@@ -151,6 +157,19 @@ def test_lying_eq_fails_inside_a_loop_and_check(verifier) -> None:
     reference = json.dumps({"entry_point": "total", "tests": HUMANEVAL_TEST})
     v = verdict(verifier, LIAR, reference)
     assert v.reason == "fail" and v.details["checks_passed"] == 0
+
+
+def test_lying_sub_in_a_tolerance_check_inside_a_loop_fails(verifier) -> None:
+    program = """
+        class Near(float):
+            def __sub__(self, other):
+                return 0.0
+        def f(x):
+            return Near(123.0)
+        """
+    tests = "for x in (0.5, 1.5):\n    assert abs(f(x) - x) < 1e-9\n"
+    v = verdict(verifier, program, ref(tests))
+    assert v.reason == "fail" and v.details["checks"] == 2 and v.details["checks_passed"] == 0
 
 
 def test_early_exit_inside_check_fails(verifier) -> None:

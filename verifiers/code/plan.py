@@ -102,10 +102,11 @@ class Site:
     def expected_outside(self) -> bool:
         """One sandbox value, claimed equal (or close, or a member) to a literal kept here: a candidate that
         forged the result record would have to know that literal, i.e. solve the task."""
-        if self.n_values != 1 or not _has_lit(self.operands):
+        if self.n_values != 1:
             return False
-        return self.kind == "isclose" or (self.kind == "compare" and all(o in ("eq", "in") for o in self.ops)) \
-            or any(t[0] in ("abs", "fabs") for t in self.operands)
+        if self.kind == "isclose" or (self.kind == "compare" and all(o in ("eq", "in") for o in self.ops)):
+            return _has_expected(self.operands)
+        return any(t[0] in ("abs", "fabs") and _has_expected(t[1:]) for t in self.operands)
 
 
 @dataclass
@@ -154,8 +155,10 @@ def _literal(node: ast.AST) -> Any:
         return _NOT_SET
 
 
-def _has_lit(trees: list[Any]) -> bool:
-    return any(t[0] == "lit" or (t[0] != "val" and _has_lit(t[1:])) for t in trees)
+def _has_expected(trees: list[Any]) -> bool:
+    """Is there a literal other than None/True/False (which a forger could simply claim) among `trees`?"""
+    return any((t[0] == "lit" and not any(t[1] is x for x in _SINGLETONS))
+               or (t[0] not in ("lit", "val") and _has_expected(t[1:])) for t in trees)
 
 
 def _func_name(f: ast.expr) -> str | None:
@@ -166,18 +169,19 @@ def _func_name(f: ast.expr) -> str | None:
     return None
 
 
-def _tree(node: ast.expr, values: list[ast.expr], depth: int = 0) -> list[Any]:
+def _tree(node: ast.expr, values: list[ast.expr], top: bool = False) -> list[Any]:
     """An operand as a tree judged here: literals stay here, anything else is a value sent from inside.
-    ``abs(A - B)``/``math.fabs(A - B)`` are taken apart so A and B are encoded, not their difference
-    (which a candidate's ``__sub__`` could make up)."""
+    At the top of a comparison, ``abs(A - B)``/``math.fabs(A - B)`` are taken apart so that A and B are
+    encoded, not their difference (which a candidate's ``__sub__`` could make up)."""
     lit = _literal(node)
     if lit is not _NOT_SET:
         return ["lit", lit]
-    if depth == 0 and isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
+    if top and isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
             and _func_name(node.func) in ("abs", "math.fabs"):
-        return ["abs" if _func_name(node.func) == "abs" else "fabs", _tree(node.args[0], values, 1)]
-    if depth == 1 and isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
-        return ["sub", _tree(node.left, values, 2), _tree(node.right, values, 2)]
+        arg = node.args[0]
+        inner = ["sub", _tree(arg.left, values), _tree(arg.right, values)] \
+            if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Sub) else _tree(arg, values)
+        return ["abs" if _func_name(node.func) == "abs" else "fabs", inner]
     values.append(node)
     return ["val", len(values) - 1]
 
@@ -191,7 +195,7 @@ def _compare_site(test: ast.Compare, values: list[ast.expr]) -> tuple[str, list,
     ops = [_OPS.get(type(o)) for o in test.ops]
     if None in ops:
         return None
-    trees = [_tree(n, values) for n in [test.left, *test.comparators]]
+    trees = [_tree(n, values, top=True) for n in [test.left, *test.comparators]]
     for i, op in enumerate(ops):
         if op in ("is", "is_not") and not any(t[0] == "lit" and any(t[1] is s for s in _SINGLETONS)
                                              for t in (trees[i], trees[i + 1])):
@@ -208,7 +212,7 @@ def _isclose_site(test: ast.Call, values: list[ast.expr]) -> tuple[str, list, li
         if kw.arg not in ("rel_tol", "abs_tol") or v is _NOT_SET:
             return None
         kwargs[kw.arg] = v
-    return "isclose", [_tree(a, values, 1) for a in test.args], [], kwargs
+    return "isclose", [_tree(a, values) for a in test.args], [], kwargs
 
 
 def make_site(sid: int, node: ast.Assert) -> tuple[Site, list[ast.expr]]:
@@ -221,10 +225,10 @@ def make_site(sid: int, node: ast.Assert) -> tuple[Site, list[ast.expr]]:
     elif isinstance(test, ast.Call):
         shape = _isclose_site(test, values)
     elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        shape = "falsy", [_tree(test.operand, values, 1)], [], {}
+        shape = "falsy", [_tree(test.operand, values)], [], {}
     if shape is None:
         values = []
-        shape = "truthy", [_tree(test, values, 1)], [], {}
+        shape = "truthy", [_tree(test, values)], [], {}
     kind, trees, ops, kwargs = shape
     src = ast.unparse(node)
     return Site(sid, kind, trees, ops, kwargs, len(values), src[:300]), values
