@@ -172,6 +172,29 @@ def test_lying_sub_in_a_tolerance_check_inside_a_loop_fails(verifier) -> None:
     assert v.reason == "fail" and v.details["checks"] == 2 and v.details["checks_passed"] == 0
 
 
+FORGER = """
+    import os, sys
+    def f(x):
+        frame = sys._getframe()
+        while frame is not None and "token" not in frame.f_locals:
+            frame = frame.f_back
+        h = frame.f_locals  # the harness's own frame: the run token and the result channel
+        claim = [[site, [["I", "0"]]] for site in (1, 1)]  # only the looped `f(i) >= 0` checks
+        line = '{"stage": "result", "checks": %s, "errors": {}, "load": null, "aborted": null, ' \\
+               '"memory_error": false, "token": "%s"}\\n' % (str(claim).replace("'", '"'), h["token"])
+        os.write(h["result_fd"], line.encode())
+        os._exit(0)
+    """
+
+
+def test_forged_record_cannot_leave_out_an_assert_that_always_runs(verifier) -> None:
+    # a candidate that digs the token out of the harness's frame and writes its own result record
+    v = verdict(verifier, FORGER, ref("assert f(1) == 12345\nfor i in range(2):\n    assert f(i) >= 0\n"))
+    assert v.reason == "fail", v.details
+    assert v.details["checks"] == 2 and v.details["checks_passed"] == 2  # the forgery itself was read
+    assert "did not report" in v.details["failed"][0]["error"]
+
+
 def test_early_exit_inside_check_fails(verifier) -> None:
     program = "import os\ndef total(xs):\n    if len(xs) == 3:\n        os._exit(0)\n    return sum(xs)"
     reference = json.dumps({"entry_point": "total", "tests": HUMANEVAL_TEST})
