@@ -19,6 +19,10 @@ from flows.cli_snapshot import snapshot_app
 from flows.errors import friendly
 from flows.summary import print_summary
 
+# Exit codes: 0 done; 2 bad input or an expected error (one line on stderr, nothing spent); 3 the run completed
+# but some teacher requests failed their last attempt (they stay pending: rerun to retry).
+EXIT_REQUESTS_FAILED = 3
+
 app = typer.Typer(help="Distillery: seeds -> teacher -> verified CoT data -> snapshots -> distilled students.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(snapshot_app, name="snapshot")
@@ -50,10 +54,12 @@ def init(warehouse: Warehouse_ = None,
 def run(recipe: Annotated[str, typer.Argument(help="recipe name in recipes/ or a YAML path")] = "quickstart",
         warehouse: Warehouse_ = None) -> None:
     """Run the whole factory from a recipe and print the summary."""
-    _validate(recipe)
+    _validate(recipe, evaluates=True)
     from flows.factory import factory
 
-    print_summary(console, factory(recipe=recipe, warehouse=warehouse))
+    summary = factory(recipe=recipe, warehouse=warehouse)
+    print_summary(console, summary)
+    _exit_if_requests_failed(summary["generate"])
 
 
 @app.command()
@@ -63,14 +69,16 @@ def generate(recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> No
     _validate(recipe)
     from flows.factory import generate_flow
 
-    console.print_json(data=generate_flow(recipe=recipe, warehouse=warehouse))
+    out = generate_flow(recipe=recipe, warehouse=warehouse)
+    console.print_json(data=out)
+    _exit_if_requests_failed(out["generate"])
 
 
 @app.command()
 @friendly
 def curate(recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> None:
     """Verify pending generations, then curate: filters and exact dedup, every drop recorded."""
-    _validate(recipe)
+    _validate(recipe, teacher_calls=False)
     from flows.factory import curate_flow
 
     console.print_json(data=curate_flow(recipe=recipe, warehouse=warehouse))
@@ -81,7 +89,7 @@ def curate(recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> None
 def train(snapshot: Annotated[str, typer.Argument(help="snapshot name or id")], recipe: Recipe_ = "quickstart",
           warehouse: Warehouse_ = None) -> None:
     """Fine-tune the student on a snapshot with the recipe's `train:` settings."""
-    _validate(recipe)
+    _validate(recipe, teacher_calls=False)
     from flows.factory import train_flow
 
     result = train_flow(snapshot_name=snapshot, recipe=recipe, warehouse=warehouse)
@@ -93,7 +101,7 @@ def train(snapshot: Annotated[str, typer.Argument(help="snapshot name or id")], 
 def eval_(training_run: Annotated[str | None, typer.Option(help="training run id to score as the student")] = None,
           recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> None:
     """Score base student, trained student and teacher on the held-out prompts."""
-    _validate(recipe)
+    _validate(recipe, evaluates=True)
     from flows.factory import eval_flow
 
     rows = eval_flow(training_run_id=training_run, recipe=recipe, warehouse=warehouse)
@@ -157,11 +165,25 @@ def serve(file: Annotated[str, typer.Option(help="deployment file")] = "prefect.
     serve_deployments(file)
 
 
-def _validate(recipe: str) -> None:
-    """Fail fast, before Prefect starts: the flows validate again, cheaply."""
-    from flows.recipe import load_inputs, load_recipe
+def _validate(recipe: str, teacher_calls: bool = True, evaluates: bool = False) -> None:
+    """Fail fast, before Prefect starts (a missing API key too, when the command calls teachers): the flows
+    validate again, cheaply."""
+    from flows.recipe import check_credentials, load_inputs, load_recipe
 
-    load_inputs(load_recipe(recipe))
+    cfg = load_recipe(recipe)
+    load_inputs(cfg, evaluates)
+    if teacher_calls:
+        check_credentials(cfg)
+
+
+def _exit_if_requests_failed(generate: dict) -> None:
+    """Completed, but some requests failed their last attempt: say so and exit EXIT_REQUESTS_FAILED."""
+    from flows.generate import failure_warning
+
+    if generate.get("failed"):
+        Console(stderr=True).print(f"[bold yellow]warning:[/] {failure_warning(generate)}", highlight=False,
+                                   soft_wrap=True)
+        raise typer.Exit(EXIT_REQUESTS_FAILED)
 
 
 def main() -> None:

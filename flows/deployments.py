@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from generators.seeds import InputError
+from generators.seeds import InputError, read_utf8
 
 
 def load_deployments(file: str | Path) -> list:
@@ -20,7 +20,7 @@ def load_deployments(file: str | Path) -> list:
     path = Path(file)
     if not path.exists():
         raise InputError(path, None, "deployment file not found", "run from the project root or pass --file")
-    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    spec = yaml.safe_load(read_utf8(path)) or {}
     deployments = []
     for entry in spec.get("deployments") or []:
         # Entrypoints are relative to prefect.yaml, not to wherever `distill serve` is run from.

@@ -50,7 +50,7 @@ def _recipe_json(recipe: Recipe) -> dict:
 def factory(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
     """Seeds -> prompts -> generations -> verdicts -> curated -> snapshot -> student -> evaluations."""
     cfg = load_recipe(recipe)
-    inputs = load_inputs(cfg)  # raises before anything is written
+    inputs = load_inputs(cfg, evaluates=True)  # raises before anything is written
     check_credentials(cfg)
     wh = _open(warehouse)
     with tracked_run(wh, "factory", cfg.name, _recipe_json(cfg)) as run_id:
@@ -134,7 +134,7 @@ def train_flow(snapshot_name: str, recipe: str = "quickstart", warehouse: str | 
 @flow(name="evaluate")
 def eval_flow(training_run_id: str | None = None, recipe: str = "quickstart", warehouse: str | None = None) -> list:
     cfg = load_recipe(recipe)
-    inputs = load_inputs(cfg)  # raises before anything is written
+    inputs = load_inputs(cfg, evaluates=True)  # raises before anything is written
     wh = _open(warehouse)
     with tracked_run(wh, "evaluate", cfg.name) as run_id:
         register_inputs(wh, inputs, run_id)  # the eval prompts, e.g. a public set no other flow registered

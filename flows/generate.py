@@ -10,6 +10,8 @@ one budget spans the whole run.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -60,6 +62,7 @@ def generate(wh: Warehouse, recipe: Recipe, inputs: Inputs, run_id: str, budget:
     budget = budget if budget is not None else Budget(recipe.budget, recipe.prices)
     plan, prompt_of = pending_requests(wh, recipe, inputs, synthesized)
     out = {"requested": sum(map(len, plan.values())), "stored": 0, "failed": 0, "completion_tokens": 0}
+    failed_types: Counter[str] = Counter()
     if not plan:
         log.info("generate: nothing pending")
     for cfg, requests in plan.items():
@@ -68,12 +71,23 @@ def generate(wh: Warehouse, recipe: Recipe, inputs: Inputs, run_id: str, budget:
         stats = ask_teacher(wh, cfg, requests, prompt_of, budget, run_id)
         for k in ("stored", "failed", "completion_tokens"):
             out[k] += stats[k]
+        failed_types.update(stats["failed_types"])
+    out["failed_types"] = dict(failed_types.most_common())
     if budget.stopped:
         log.warning("generate stopped: %s; %d requests stay pending for the next run", budget.stopped,
                     out["requested"] - out["stored"] - out["failed"])
+    if out["failed"]:
+        log.warning(failure_warning(out))
     log.info("generate: %(requested)d requested, %(stored)d stored, %(failed)d failed, "
              "%(completion_tokens)d completion tokens", out)
     return out
+
+
+def failure_warning(out: dict) -> str:
+    """One line for a run whose requests failed their last attempt: how many, the main error types, what to do."""
+    types = ", ".join(f"{kind} {n}" for kind, n in list(out["failed_types"].items())[:3])
+    return (f"{out['failed']} requests failed after their last attempt ({types}); they stay pending: "
+            f"rerun to retry (each error is a row of the request_failures table)")
 
 
 def ask_teacher(wh: Warehouse, cfg: TeacherConfig, requests: list[Request], prompt_of: dict, budget: Budget,

@@ -8,7 +8,10 @@ naming the file, the line and the fix.
 from __future__ import annotations
 
 import dataclasses
+import re
+import typing
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ from curation.config import CurationConfig
 from evaluation.config import EvalConfig
 from generators.public import PREFIX as PUBLIC
 from generators.public import load_public
-from generators.seeds import InputError, Seed, load_seeds
+from generators.seeds import InputError, Seed, load_seeds, read_utf8
 from generators.synthesis import KnowledgeItem, SynthesisConfig, load_knowledge
 from generators.teachers import BACKENDS, BudgetConfig, Price, TeacherConfig
 from generators.teachers.budget import parse_prices
@@ -101,7 +104,7 @@ def resolve_recipe_path(name_or_path: str) -> Path:
 def load_recipe(name_or_path: str) -> Recipe:
     path = resolve_recipe_path(name_or_path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(read_utf8(path)) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(path, mark.line + 1 if mark else None, "malformed YAML", "fix the YAML syntax") from None
@@ -195,14 +198,16 @@ def check_credentials(recipe: Recipe) -> None:
                              f"{NO_KEYS_FIX}; for an endpoint without auth set `api_key_env: null`") from None
 
 
-def load_inputs(recipe: Recipe) -> Inputs:
-    """Load and render everything; any bad seed or template raises before a write or a teacher call."""
+def load_inputs(recipe: Recipe, evaluates: bool = False) -> Inputs:
+    """Load and render everything; any bad seed or template raises before a write or a teacher call.
+
+    `evaluates`: the caller runs the eval stage, so `eval.split` must name a split the seeds provide."""
     templates = {domain: load_template(domain, p) for domain, p in recipe.templates.items()}
     seeds = [s for source in recipe.seeds for s in (load_public(source) if source.startswith(PUBLIC)
                                                     else load_seeds(source))]
     _check_unique_ids(seeds)
     splits = {s.split for s in seeds}
-    if recipe.eval.split not in splits:
+    if evaluates and recipe.eval.split not in splits:
         raise InputError(recipe.source, _line_of(Path(recipe.source), "split"), f"eval.split {recipe.eval.split!r} "
                          f"has no seeds (the recipe's seeds have splits: {', '.join(sorted(splits))})",
                          "name one of those splits, or add its seeds (e.g. `public:humaneval`) under `seeds:`")
@@ -255,14 +260,48 @@ def _section(path: Path, name: str, cls: type, values: Any):
         key = sorted(unknown)[0]
         raise InputError(path, _line_of(path, key), f"unknown key `{name}.{key}`",
                          f"`{name}` takes: {', '.join(sorted(known))}")
+    _check_types(path, name, cls, values)
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
-        raise InputError(path, _line_of(path, name), f"invalid `{name}`: {exc}", "check the values' types and ranges") from None
+        mentioned = [k for k in values if re.search(rf"\b{re.escape(k)}\b", str(exc))]
+        line = (_line_of(path, mentioned[0]) if mentioned else None) or _line_of(path, name)
+        raise InputError(path, line, f"invalid `{name}`: {exc}", "check the values' types and ranges") from None
+
+
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _check_types(path: Path, name: str, cls: type, values: dict) -> None:
+    """Scalar fields (int, float, str, bool, each optionally null) must hold that type, named at their own line.
+
+    Lists, tuples and mappings are left to the config, which normalises them (a single string for a list, a
+    YAML date for an ISO date string)."""
+    hints = typing.get_type_hints(cls)
+    for key, value in values.items():
+        args = typing.get_args(hints[key]) or (hints[key],)
+        kinds = [a for a in args if a is not type(None)]
+        if not all(k in _KINDS for k in kinds) or _fits(value, kinds, type(None) in args):
+            continue
+        expected = " or ".join(_KINDS[k] for k in kinds) + (" or null" if type(None) in args else "")
+        raise InputError(path, _line_of(path, key), f"`{name}.{key}` must be {expected}, got {value!r}",
+                         f"write `{key}:` as {expected}")
+
+
+def _fits(value: Any, kinds: list[type], optional: bool) -> bool:
+    if value is None:
+        return optional
+    if isinstance(value, bool):
+        return bool in kinds
+    if isinstance(value, int):
+        return int in kinds or float in kinds
+    if isinstance(value, float):
+        return float in kinds
+    return str in kinds and isinstance(value, (str, date, datetime))
 
 
 def _line_of(path: Path, key: str) -> int | None:
-    for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for i, text in enumerate(read_utf8(path).splitlines(), start=1):
         if text.lstrip().startswith(f"{key}:"):
             return i
     return None

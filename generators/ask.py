@@ -33,7 +33,8 @@ def ask_teacher(wh: Warehouse, cfg: TeacherConfig, requests: list[Request], prom
                 budget: Budget, run_id: str, label: str = "generate", progress: Progress = no_progress) -> dict:
     """Send `requests` to one teacher; journal, store and count what comes back.
 
-    Returns stored (new generation rows), failed (requests whose last attempt failed), completion_tokens.
+    Returns stored (new generation rows), failed (requests whose last attempt failed), failed_types (their
+    count per error type) and completion_tokens.
     """
     generations.record_teacher(wh, {**cfg.to_row(), "created_at": now()})
     teacher = build_teacher(cfg)
@@ -46,7 +47,8 @@ def ask_teacher(wh: Warehouse, cfg: TeacherConfig, requests: list[Request], prom
                 pending.flush()  # what arrived is stored even when the teacher fails midway
     finally:
         teacher.close()
-    return {"stored": pending.stored, "failed": pending.failed, "completion_tokens": tokens}
+    return {"stored": pending.stored, "failed": pending.failed, "failed_types": dict(pending.failed_types),
+            "completion_tokens": tokens}
 
 
 def _drain(teacher: Teacher, requests: list[Request], prompt_of: dict[str, str], budget: Budget, run_id: str,

@@ -43,6 +43,17 @@ class Seed:
         return dict(self.payload)
 
 
+def read_utf8(path: str | Path) -> str:
+    """A file's text; bytes that are not UTF-8 are an InputError naming the line and the byte offset."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(path, line, f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+                         f"({exc.reason})", "save the file as UTF-8") from None
+
+
 def load_seeds(path: str | Path) -> list[Seed]:
     path = Path(path)
     if not path.exists():
@@ -67,7 +78,7 @@ def _read_rows(path: Path) -> list[tuple[int, Any]]:
     if path.suffix != ".jsonl":
         raise InputError(path, None, f"unsupported seed format {path.suffix!r}", "use .jsonl, .yaml or .yml")
     rows = []
-    for line, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for line, text in enumerate(read_utf8(path).splitlines(), start=1):
         if not text.strip():
             continue
         try:
@@ -80,13 +91,14 @@ def _read_rows(path: Path) -> list[tuple[int, Any]]:
 
 def _read_yaml(path: Path) -> list[tuple[int, Any]]:
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
+        text = read_utf8(path)
+        root = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(path, mark.line + 1 if mark else None, f"malformed YAML: {exc}", "fix the YAML syntax") from None
     if root is None or not isinstance(root, yaml.SequenceNode):
         raise InputError(path, 1, "a YAML seed file must be a list of mappings", "write `- id: ...` items")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.safe_load(text)
     return [(node.start_mark.line + 1, item) for node, item in zip(root.value, data)]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from generators.seeds import InputError, Seed
+from generators.seeds import InputError, Seed, read_utf8
 from warehouse.ids import stable_id
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
@@ -50,7 +50,7 @@ def load_template(domain: str, path: str | Path) -> Template:
     if not path.exists():
         raise InputError(path, None, f"template for domain {domain!r} not found",
                          "check the `templates:` paths in the recipe")
-    body = path.read_text(encoding="utf-8")
+    body = read_utf8(path)
     try:
         _ENV.parse(body)
     except jinja2.TemplateSyntaxError as exc:

@@ -14,6 +14,7 @@ they are pending again for the next run, and a later answer resolves them.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -90,6 +91,7 @@ class PendingWrites:
         self.logprobs: list[dict] = []
         self.failures: list[dict] = []
         self.stored = self.failed = 0
+        self.failed_types: Counter[str] = Counter()  # error_type -> requests that failed their last attempt
         self.last = time.monotonic()
 
     def add(self, generations: list[dict], logprobs: list[dict], failures: list[dict]) -> None:
@@ -104,6 +106,7 @@ class PendingWrites:
     def flush(self) -> None:
         self.stored += store_batch(self.wh, self.generations, self.logprobs, self.failures)
         self.failed += len(self.failures)
+        self.failed_types.update(f["error_type"] for f in self.failures)
         self.journal.clear()
         self.generations, self.logprobs, self.failures = [], [], []
         self.last = time.monotonic()

@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from generators.teachers.budget import Budget
 from warehouse.ids import stable_id
@@ -76,6 +77,9 @@ class TeacherConfig:
                              "and timeout_s > 0")
         if not 0 <= self.ramp_up_s <= 3600:
             raise ValueError("teacher ramp_up_s must be in [0, 3600] seconds")
+        if self.base_url is not None and not _is_http_url(self.base_url):
+            raise ValueError(f"teacher base_url must be an http(s) URL such as http://127.0.0.1:8000/v1, "
+                             f"got {self.base_url!r}")
         for name in ("requests_per_minute", "tokens_per_minute"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
@@ -101,6 +105,11 @@ class TeacherConfig:
 
     def to_row(self) -> dict[str, Any]:
         return {"teacher_id": self.teacher_id, "backend": self.backend, "model": self.model, "params": self.sampling}
+
+
+def _is_http_url(value: Any) -> bool:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    return parts is not None and parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def generation_id(prompt_id: str, teacher_id: str, sample_index: int) -> str:

@@ -410,7 +410,19 @@ def _dropped(exc: BaseException) -> bool:
 
 
 def _message(exc: Exception) -> str:
+    """What went wrong, in the words of the innermost cause when the SDK's own words mislead: the aiohttp
+    transport reports a refused or dropped connection as "Request timed out"."""
+    if _dropped(exc):
+        root = _root_cause(exc)
+        what = "connection refused" if isinstance(root, ConnectionRefusedError) else "connection failed"
+        return f"{what}: {type(root).__name__}: {root}"[:500]
     return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
 
 
 def _retry_after(response) -> float | None:

@@ -42,8 +42,9 @@ def test_an_eval_split_without_seeds_is_refused_before_anything_runs(tmp_path):
     recipe.write_text(f"seeds: [{ROOT / 'examples/math/seeds.jsonl'}]\n"
                       f"templates: {{math: {ROOT / 'examples/templates/math.j2'}}}\nteacher: {{}}\n"
                       "eval:\n  split: humaneval\n")
+    load_inputs(load_recipe(str(recipe)))  # fine for generating data
     with pytest.raises(InputError) as err:
-        load_inputs(load_recipe(str(recipe)))
+        load_inputs(load_recipe(str(recipe)), evaluates=True)
     assert err.value.line == 5 and "public:humaneval" in err.value.fix
 
 

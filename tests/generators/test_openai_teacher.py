@@ -247,3 +247,15 @@ def test_the_key_can_come_from_a_prefect_secret_block(prefect_api):
     assert resolve_api_key(cfg) == "sk-from-block"
     with pytest.raises(MissingApiKey, match="no-such-block"):
         resolve_api_key(TeacherConfig(backend="openai", model="m", api_key_secret="no-such-block"))
+
+
+def test_a_refused_connection_reads_as_a_refused_connection_not_a_timeout():
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = _run(_teacher(f"http://127.0.0.1:{port}/v1", max_attempts=1), _requests(1))
+    failure = out["key-000"]
+    assert isinstance(failure, Failure) and failure.error_type == "connection"
+    assert failure.message.startswith("connection refused") and "timed out" not in failure.message
