@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from warehouse import runs
-from warehouse.db import Warehouse
+from warehouse.db import Warehouse, WarehouseLocked
 
 
 def prefect_flow_run_id() -> str | None:
@@ -33,7 +33,10 @@ def tracked_run(wh: Warehouse, flow: str, recipe: str | None = None, recipe_json
     try:
         yield run_id
     except BaseException as exc:
-        runs.fail_run(wh, run_id, f"{type(exc).__name__}: {exc}")
+        try:
+            runs.fail_run(wh, run_id, f"{type(exc).__name__}: {exc}")
+        except WarehouseLocked:
+            pass  # the warehouse is still locked: the next flow on this host marks the row `crashed`
         raise
     runs.finish_run(wh, run_id)
 

@@ -44,7 +44,7 @@ def ask_teacher(wh: Warehouse, cfg: TeacherConfig, requests: list[Request], prom
             try:
                 tokens = _drain(teacher, requests, prompt_of, budget, run_id, cfg, pending, advance)
             finally:
-                pending.flush()  # what arrived is stored even when the teacher fails midway
+                pending.close()  # what arrived is stored even when the teacher fails midway
     finally:
         teacher.close()
     return {"stored": pending.stored, "failed": pending.failed, "failed_types": dict(pending.failed_types),

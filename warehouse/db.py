@@ -14,6 +14,7 @@ stage after a crash never duplicates a row.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import time
@@ -29,10 +30,18 @@ from warehouse import migrations
 from warehouse.transaction import transaction
 
 DEFAULT_PATH = "warehouse.duckdb"
+LOCK_REPORT_EVERY_S = 10.0  # while waiting for the lock, a progress line this often
+log = logging.getLogger(__name__)
 
 
 class WarehouseLocked(RuntimeError):
     pass
+
+
+def default_lock_timeout_s() -> float:
+    """How long a writer waits for the lock: $DISTILL_LOCK_TIMEOUT_S seconds, 60 by default. Answers keep
+    arriving into the journal meanwhile (warehouse/journal.py), so a long wait loses nothing."""
+    return float(os.environ.get("DISTILL_LOCK_TIMEOUT_S", 60))
 
 
 def default_path() -> Path:
@@ -46,9 +55,9 @@ def _is_lock_error(exc: Exception) -> bool:
 class Warehouse:
     """A DuckDB file with the project's schema; every method opens and closes its own connection."""
 
-    def __init__(self, path: str | Path | None = None, lock_timeout_s: float = 60.0):
+    def __init__(self, path: str | Path | None = None, lock_timeout_s: float | None = None):
         self.path = str(path or default_path())
-        self.lock_timeout_s = lock_timeout_s
+        self.lock_timeout_s = lock_timeout_s if lock_timeout_s is not None else default_lock_timeout_s()
         self._json_columns: dict[str, set[str]] = {}
 
     def init(self) -> list[str]:
@@ -69,13 +78,18 @@ class Warehouse:
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout_s
-        delay = 0.05
+        delay, next_report = 0.05, LOCK_REPORT_EVERY_S
         while True:
             try:
                 return duckdb.connect(self.path, read_only=read_only)
             except duckdb.IOException as exc:
                 if not _is_lock_error(exc):
                     raise
+                waited = time.monotonic() - (deadline - self.lock_timeout_s)
+                if waited >= next_report:
+                    log.warning("waiting for the warehouse lock on %s (held by another process): %.0fs of %.0fs",
+                                self.path, waited, self.lock_timeout_s)
+                    next_report += LOCK_REPORT_EVERY_S
                 if time.monotonic() >= deadline:
                     raise WarehouseLocked(
                         f"warehouse {self.path} is locked by another process (retried for "

@@ -13,13 +13,15 @@ they are pending again for the next run, and a later answer resolves them.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
 
 import pyarrow as pa
 
-from warehouse.db import Warehouse
+from warehouse.db import Warehouse, WarehouseLocked
 from warehouse.journal import Journal
 
 _FAILURE_COLUMNS = ("generation_id", "prompt_id", "teacher_id", "sample_index", "error_type", "status_code",
@@ -78,10 +80,14 @@ def store_batch(wh: Warehouse, generations: list[dict], logprobs: list[dict], fa
 
 
 class PendingWrites:
-    """Rows received but not yet inserted: journaled at once, inserted every second or 256 rows.
+    """Rows received but not yet inserted: journaled the moment they arrive, inserted by a writer thread.
 
-    It lives here, not in generators/, because it is the storage half of the journal's contract (append
-    before insert, clear after commit; `journal.recover` is the other half) and knows nothing of teachers.
+    The caller (the loop draining a teacher) never waits for the warehouse: `add` appends to the journal
+    and, every `every_s` seconds or `max_rows` rows, seals the journal segment and hands its rows to the
+    writer, which inserts them (waiting for the lock as long as the warehouse allows) and then deletes the
+    segment. If the lock never comes, answers keep going to the journal and `close` raises WarehouseLocked
+    saying that the next run imports them. It lives here, not in generators/, because it is the storage
+    half of the journal's contract (`journal.recover` is the other half) and knows nothing of teachers.
     """
 
     def __init__(self, wh: Warehouse, journal: Journal, every_s: float = 1.0, max_rows: int = 256):
@@ -90,13 +96,18 @@ class PendingWrites:
         self.generations: list[dict] = []
         self.logprobs: list[dict] = []
         self.failures: list[dict] = []
-        self.stored = self.failed = 0
+        self.stored = self.failed = self.received = 0
         self.failed_types: Counter[str] = Counter()  # error_type -> requests that failed their last attempt
         self.last = time.monotonic()
+        self.error: BaseException | None = None
+        self._batches: queue.Queue = queue.Queue()
+        self._writer = threading.Thread(target=self._write_batches, name="warehouse-writer", daemon=True)
+        self._writer.start()
 
     def add(self, generations: list[dict], logprobs: list[dict], failures: list[dict]) -> None:
         self.journal.append("generations", generations)
         self.journal.append("generation_logprobs", logprobs)
+        self.received += len(generations)
         self.generations += generations
         self.logprobs += logprobs
         self.failures += failures
@@ -104,9 +115,33 @@ class PendingWrites:
             self.flush()
 
     def flush(self) -> None:
-        self.stored += store_batch(self.wh, self.generations, self.logprobs, self.failures)
-        self.failed += len(self.failures)
-        self.failed_types.update(f["error_type"] for f in self.failures)
-        self.journal.clear()
+        """Hand what was received since the last flush to the writer (it does not wait for the insert)."""
+        if self.generations or self.logprobs or self.failures:
+            self._batches.put((self.journal.seal(), self.generations, self.logprobs, self.failures))
         self.generations, self.logprobs, self.failures = [], [], []
         self.last = time.monotonic()
+
+    def close(self) -> None:
+        """Flush, wait until the writer has inserted everything, and raise its error if it had one."""
+        self.flush()
+        self._batches.put(None)
+        self._writer.join()
+        if self.error is not None:
+            raise WarehouseLocked(f"{self.error} The {self.received} answers received in this run are safe in "
+                                  f"the journal {self.journal.folder}: the next run imports them before asking "
+                                  f"the teacher for anything.") from self.error
+
+    def _write_batches(self) -> None:
+        while (batch := self._batches.get()) is not None:
+            segment, generations, logprobs, failures = batch
+            if self.error is None:
+                try:
+                    self.stored += store_batch(self.wh, generations, logprobs, failures)
+                except WarehouseLocked as exc:
+                    self.error = exc
+            if self.error is not None:
+                segment.release()  # the warehouse could not be reached: the segment stays for the next run
+                continue
+            self.failed += len(failures)
+            self.failed_types.update(f["error_type"] for f in failures)
+            self.journal.discard(segment)

@@ -2,24 +2,32 @@
 
 Teacher responses arrive one by one; writing each to DuckDB at once would be slow
 (a transaction per row), and holding them for a batched insert loses them if the
-process dies. So each arriving row is appended to a JSON-lines journal beside the
-warehouse (`<warehouse>.journal/<run_id>.jsonl`, flushed to the OS per batch,
-which survives a killed process, not a power cut), rows are inserted in batches,
-and the journal is emptied after each committed batch.
+process dies or waits for the warehouse lock. So each arriving row is appended to
+a JSON-lines journal beside the warehouse (`<warehouse>.journal/<run_id>.jsonl`)
+the moment it arrives: written to the OS at once (which survives a killed process)
+and fsynced at most `sync_every_s` later or every `sync_every_n` rows (which
+survives a power cut). Rows are inserted in batches by a writer that may wait for
+the lock while new answers keep arriving, so the journal is cut into segments:
+`seal()` closes the current one for a batch and starts the next
+(`<run_id>.<random>.jsonl`); `discard(segment)` deletes it once its batch is committed.
 
-The next run replays every journal no live process holds (each writer keeps an
-exclusive `flock` on its file) with INSERT OR IGNORE, then deletes it. A row is
-therefore stored exactly once whether the process died before the insert, during
-it, or after it.
+The next run replays every segment no live process holds (each writer keeps an
+exclusive `flock` on its segments until it discards them) with INSERT OR IGNORE,
+then deletes it. A row is therefore stored exactly once whether the process died
+before the insert, during it, or after it.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import os
+import time
+import uuid
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from warehouse.db import Warehouse
 
@@ -31,26 +39,79 @@ def journal_dir(wh: Warehouse) -> Path:
     return Path(f"{wh.path}.journal")
 
 
-class Journal:
-    def __init__(self, wh: Warehouse, name: str):
-        folder = journal_dir(wh)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"{name}.jsonl"
-        self._file = self.path.open("a", encoding="utf-8")
-        fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+class Segment:
+    """One journal file, locked by this process while it is open."""
 
-    def append(self, table: str, rows: list[dict]) -> None:
-        self._file.write("".join(json.dumps({"table": table, "row": r}, default=_iso) + "\n" for r in rows))
-        self._file.flush()
+    def __init__(self, path: Path):
+        self.path = path
+        self.file: IO[str] = path.open("a", encoding="utf-8")
+        fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.rows = 0
 
-    def clear(self) -> None:
-        """Everything appended so far is committed to the warehouse."""
-        self._file.truncate(0)
+    def release(self) -> None:
+        """Unlock the file and leave it for the next run to replay (even from this process)."""
+        self.file.close()
 
     def close(self) -> None:
-        self._file.close()
-        if self.path.stat().st_size == 0:
+        """Release the lock, leaving the file for the next run to replay (or deleting it if it is empty)."""
+        self.release()
+        if self.rows == 0 and self.path.stat().st_size == 0:
             self.path.unlink(missing_ok=True)
+
+
+class Journal:
+    def __init__(self, wh: Warehouse, name: str, sync_every_s: float = 0.05, sync_every_n: int = 64):
+        self.folder = journal_dir(wh)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.name, self.sealed = name, 0
+        self.sync_every_s, self.sync_every_n = sync_every_s, sync_every_n
+        first = self.folder / f"{name}.jsonl"
+        self.current = Segment(first if not first.exists() else self._next_path())
+        self.path = self.current.path
+        self._unsynced, self._synced_at = 0, time.monotonic()
+
+    def append(self, table: str, rows: list[dict]) -> None:
+        if not rows:
+            return
+        self.current.file.write("".join(json.dumps({"table": table, "row": r}, default=_iso) + "\n" for r in rows))
+        self.current.file.flush()  # in the OS now: a killed process loses nothing
+        self.current.rows += len(rows)
+        self._unsynced += len(rows)
+        if self._unsynced >= self.sync_every_n or time.monotonic() - self._synced_at >= self.sync_every_s:
+            self.sync()
+
+    def sync(self) -> None:
+        """fsync the current segment: on disk, not only in the OS's cache."""
+        if self._unsynced:
+            os.fsync(self.current.file.fileno())
+        self._unsynced, self._synced_at = 0, time.monotonic()
+
+    def seal(self) -> Segment:
+        """Close the current segment to appends (its lock stays held) and start the next; return the sealed one."""
+        self.sync()
+        sealed = self.current
+        self.sealed += 1
+        self.current = Segment(self._next_path())
+        return sealed
+
+    def _next_path(self) -> Path:
+        """A segment name no other journal of this run uses (a run asks several teachers, each with a journal)."""
+        return self.folder / f"{self.name}.{uuid.uuid4().hex[:12]}.jsonl"
+
+    @staticmethod
+    def discard(segment: Segment) -> None:
+        """Every row of `segment` is committed to the warehouse: delete it."""
+        segment.path.unlink(missing_ok=True)
+        segment.file.close()
+
+    def clear(self) -> None:
+        """Everything appended to the current segment so far is committed to the warehouse."""
+        self.current.file.truncate(0)
+        self.current.rows = 0
+
+    def close(self) -> None:
+        self.sync()
+        self.current.close()
 
     def __enter__(self) -> Journal:
         return self
@@ -60,7 +121,7 @@ class Journal:
 
 
 def recover(wh: Warehouse) -> dict[str, int]:
-    """Insert the rows of every journal left by a dead process; return rows newly stored per table."""
+    """Insert the rows of every journal segment left by a dead process; return rows newly stored per table."""
     stored: dict[str, int] = defaultdict(int)
     folder = journal_dir(wh)
     for path in sorted(folder.glob("*.jsonl")) if folder.exists() else []:

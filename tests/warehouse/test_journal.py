@@ -42,3 +42,21 @@ def test_a_live_journal_is_left_alone_and_an_empty_one_disappears(wh):
         assert recover(wh) == {}, "locked by a live run"
         j.clear()
     assert not (journal_dir(wh) / "live.jsonl").exists()
+
+
+def test_appends_are_fsynced_in_groups_and_a_sealed_segment_survives_until_discarded(wh, monkeypatch):
+    import warehouse.journal as journal
+
+    synced = []
+    monkeypatch.setattr(journal.os, "fsync", lambda fd: synced.append(fd))
+    with Journal(wh, "grouped", sync_every_s=3600, sync_every_n=3) as j:
+        for i in range(7):
+            j.append("generations", [_row(i)])
+        assert len(synced) == 2, "after rows 3 and 6, not after every row"
+        sealed = j.seal()
+        assert len(synced) == 3, "sealing syncs the rest"
+        assert recover(wh) == {}, "a sealed segment is still locked by its live writer"
+        j.append("generations", [_row(7)])
+        Journal.discard(sealed)
+        assert not sealed.path.exists()
+    assert recover(wh) == {"generations": 1}, "only the row after the seal is left for the next run"

@@ -1,0 +1,105 @@
+"""Nothing paid twice, nothing lost: answers go to the journal the moment they arrive, so a writer that
+waits for the warehouse lock (a reader holding the file) loses nothing to a kill -9 or to a lock timeout."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from tests.flows.test_api_teacher_flows import ROOT, _project, _seeds
+from tests.openai_server import LoopbackServer, spawn_server
+from warehouse.db import Warehouse, WarehouseLocked
+
+HOLD = """
+import duckdb, sys, time
+while True:
+    try:
+        con = duckdb.connect(sys.argv[1])
+        break
+    except duckdb.IOException:
+        time.sleep(0.01)
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def _hold(path, seconds: float) -> subprocess.Popen:
+    """A process that takes the warehouse's lock (as an open DuckDB CLI would) and keeps it."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def _wait_for(srv, successes: int, proc: subprocess.Popen | None = None, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while srv.stats(summary=True)["successes"] < successes:
+        assert proc is None or proc.poll() is None, "the run ended too early"
+        assert time.monotonic() < deadline, f"never reached {successes} answers"
+        time.sleep(0.05)
+
+
+def test_kill_9_while_waiting_for_the_lock_loses_nothing_and_pays_only_in_flight_twice(tmp_path, prefect_api):
+    from prefect.settings import PREFECT_API_URL
+
+    with spawn_server(latency_s=0.05) as srv:
+        recipe, db = _project(tmp_path, srv.url, _seeds(200))
+        env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PYTHONPATH": str(ROOT),
+               "DISTILL_LOCK_TIMEOUT_S": "600"}
+        cmd = [sys.executable, "-m", "flows.cli", "generate", "--recipe", str(recipe), "--warehouse", str(db)]
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        holder = None
+        try:
+            _wait_for(srv, 40, proc)
+            holder = _hold(db, 600)  # the writer now waits; answers keep arriving
+            _wait_for(srv, 300, proc)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if holder is not None:
+                holder.kill()
+                holder.wait()
+        answered = {k for k, v in srv.stats()["keys"].items() if v["successes"]}
+        srv.reset()
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        paid_twice = {k for k, v in srv.stats()["keys"].items() if v["successes"]} & answered
+    wh = Warehouse(db)
+    assert wh.scalar("SELECT count(DISTINCT generation_id) FROM generations") == 400
+    assert wh.scalar("SELECT count(*) FROM generations") == 400
+    assert len(paid_twice) <= 4, f"only the requests in flight at the kill (concurrency 4), not {len(paid_twice)}"
+
+
+def test_a_lock_that_never_comes_ends_the_run_cleanly_and_the_next_run_imports_the_journal(
+        tmp_path, prefect_api, monkeypatch):
+    from flows.factory import generate_flow
+
+    monkeypatch.setenv("DISTILL_LOCK_TIMEOUT_S", "2")
+    with LoopbackServer(latency_s=0.05) as srv:
+        recipe, db = _project(tmp_path, srv.url, _seeds(40))
+        holders: list[subprocess.Popen] = []
+
+        def reader_arrives() -> None:  # a reader opens the file in the middle of generation, for 8 s
+            _wait_for(srv, 10)
+            holders.append(_hold(db, 8))
+
+        thread = threading.Thread(target=reader_arrives)
+        thread.start()
+        try:
+            generate_flow(str(recipe), str(db))
+            raise AssertionError("the run cannot store anything while the reader holds the file")
+        except WarehouseLocked as exc:
+            assert "safe in the journal" in str(exc) and "the next run imports them" in str(exc)
+        finally:
+            thread.join()
+            for h in holders:
+                h.wait()
+        assert srv.stats(summary=True)["successes"] == 80
+        second = generate_flow(str(recipe), str(db))
+        assert second["recovered"]["generations"] >= 1 and second["generate"]["requested"] == 0
+        assert all(v["successes"] == 1 for v in srv.stats()["keys"].values()), "nothing asked twice"
+    assert Warehouse(db).scalar("SELECT count(*) FROM generations") == 80
