@@ -57,7 +57,8 @@ def run(recipe: Annotated[str, typer.Argument(help="recipe name in recipes/ or a
     _validate(recipe, evaluates=True)
     from flows.factory import factory
 
-    summary = factory(recipe=recipe, warehouse=warehouse)
+    with _recipe_lease(recipe, warehouse):
+        summary = factory(recipe=recipe, warehouse=warehouse)
     print_summary(console, summary)
     _exit_if_requests_failed(summary["generate"])
 
@@ -69,7 +70,8 @@ def generate(recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> No
     _validate(recipe)
     from flows.factory import generate_flow
 
-    out = generate_flow(recipe=recipe, warehouse=warehouse)
+    with _recipe_lease(recipe, warehouse):
+        out = generate_flow(recipe=recipe, warehouse=warehouse)
     console.print_json(data=out)
     _exit_if_requests_failed(out["generate"])
 
@@ -174,6 +176,16 @@ def _validate(recipe: str, teacher_calls: bool = True, evaluates: bool = False) 
     load_inputs(cfg, evaluates)
     if teacher_calls:
         check_credentials(cfg)
+
+
+
+def _recipe_lease(recipe: str, warehouse: str | None):
+    """The recipe's lease on the warehouse, taken before Prefect starts: a second run refuses in one line."""
+    from flows.recipe import load_recipe
+    from warehouse.db import Warehouse
+    from warehouse.lease import lease
+
+    return lease(Warehouse(warehouse), load_recipe(recipe).name)
 
 
 def _exit_if_requests_failed(generate: dict) -> None:

@@ -12,9 +12,10 @@ from rich.console import Console
 
 from generators.seeds import InputError
 from warehouse.db import WarehouseLocked
+from warehouse.lease import LeaseHeld
 from warehouse.snapshots import SnapshotError
 
-EXPECTED: tuple[type[BaseException], ...] = (InputError, WarehouseLocked, SnapshotError, FileNotFoundError,
+EXPECTED: tuple[type[BaseException], ...] = (InputError, WarehouseLocked, LeaseHeld, SnapshotError, FileNotFoundError,
                                              duckdb.Error)
 _stderr = Console(stderr=True)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 from flows.curate import curate
 from flows.evaluate import evaluate
@@ -27,6 +27,7 @@ from flows.verify import verify
 from generators.teachers import Budget
 from warehouse import quality
 from warehouse.db import Warehouse
+from warehouse.lease import lease
 from warehouse.snapshot_spec import SnapshotSpec
 from warehouse.synthesis import synthesized_prompts
 
@@ -78,18 +79,23 @@ def generate_flow(recipe: str = "quickstart", warehouse: str | None = None) -> d
 
 
 def teacher_stages(wh: Warehouse, cfg: Recipe, inputs: Inputs, run_id: str) -> dict:
-    """Register inputs, [write new problems], generate, [label them], verify: one budget for all of it."""
-    out = {"recovered": recover_journal(wh), "registered": register_inputs(wh, inputs, run_id)}
-    budget = Budget(cfg.budget, cfg.prices)
-    synthesized = []
-    if cfg.synthesis:
-        out["synthesis"] = write_problems(wh, cfg, inputs, run_id, budget)
-        synthesized = synthesized_prompts(wh)
-    out["generate"] = generate(wh, cfg, inputs, run_id, budget, synthesized)
-    if cfg.synthesis:
-        out["labels"] = label_problems(wh, cfg, run_id)
-    out["generate"]["spent"] = budget.spent()
-    out["verify"] = verify(wh, run_id)
+    """Register inputs, [write new problems], generate, [label them], verify: one budget for all of it, under
+    the recipe's lease on the warehouse, so no second run plans (and pays for) the same requests."""
+    with lease(wh, cfg.name, run_id) as stale:
+        out = {"recovered": recover_journal(wh), "registered": register_inputs(wh, inputs, run_id)}
+        if stale:
+            out["lease_taken_over"] = stale
+            get_run_logger().warning("took over the lease of recipe %s from a run that died: %s", cfg.name, stale)
+        budget = Budget(cfg.budget, cfg.prices)
+        synthesized = []
+        if cfg.synthesis:
+            out["synthesis"] = write_problems(wh, cfg, inputs, run_id, budget)
+            synthesized = synthesized_prompts(wh)
+        out["generate"] = generate(wh, cfg, inputs, run_id, budget, synthesized)
+        if cfg.synthesis:
+            out["labels"] = label_problems(wh, cfg, run_id)
+        out["generate"]["spent"] = budget.spent()
+        out["verify"] = verify(wh, run_id)
     return out
 
 

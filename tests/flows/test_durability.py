@@ -10,6 +10,9 @@ import sys
 import threading
 import time
 
+from typer.testing import CliRunner
+
+from flows.cli import app
 from tests.flows.test_api_teacher_flows import ROOT, _project, _seeds
 from tests.openai_server import LoopbackServer, spawn_server
 from warehouse.db import Warehouse, WarehouseLocked
@@ -103,3 +106,62 @@ def test_a_lock_that_never_comes_ends_the_run_cleanly_and_the_next_run_imports_t
         assert second["recovered"]["generations"] >= 1 and second["generate"]["requested"] == 0
         assert all(v["successes"] == 1 for v in srv.stats()["keys"].values()), "nothing asked twice"
     assert Warehouse(db).scalar("SELECT count(*) FROM generations") == 80
+
+
+def test_a_second_run_of_a_recipe_refuses_naming_the_holder_and_asks_nothing(tmp_path, prefect_api):
+    from flows.factory import generate_flow
+    from warehouse.lease import LeaseHeld
+
+    with LoopbackServer() as srv:
+        recipe, db = _project(tmp_path, srv.url, _seeds(3))
+        script = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
+                  "from warehouse.db import Warehouse\nfrom warehouse.lease import lease\n"
+                  f"with lease(Warehouse({str(db)!r}), 'api-test', run_id='first'):\n"
+                  "    print('held', flush=True)\n    time.sleep(60)\n")
+        first = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        try:
+            assert first.stdout.readline().strip() == "held"  # the first run, still going
+            try:
+                generate_flow(str(recipe), str(db))
+                raise AssertionError("a second run must not start")
+            except LeaseHeld as exc:
+                assert f"pid {first.pid}" in str(exc) and "already running" in str(exc)
+            result = CliRunner().invoke(app, ["generate", "-r", str(recipe), "-w", str(db)])
+            assert result.exit_code == 2 and "already running" in result.output, result.output
+        finally:
+            first.kill()
+            first.wait()
+        assert srv.stats(summary=True)["total"] == 0, "nothing was asked"
+        assert generate_flow(str(recipe), str(db))["generate"]["stored"] == 6, "free again once released"
+
+
+def test_the_lease_of_a_killed_run_is_taken_over_and_reported(tmp_path):
+    from warehouse.lease import lease
+
+    wh = Warehouse(tmp_path / "w.duckdb")
+    script = (f"import os, sys; sys.path.insert(0, {str(ROOT)!r})\n"
+              "from warehouse.db import Warehouse\nfrom warehouse.lease import lease\n"
+              f"with lease(Warehouse({wh.path!r}), 'r', run_id='dead'):\n    os._exit(9)\n")
+    dead = subprocess.run([sys.executable, "-c", script])
+    with lease(wh, "r", run_id="new") as stale:
+        assert stale["run_id"] == "dead" and stale["pid"] != os.getpid() and dead.returncode == 9
+    with lease(wh, "r") as clean:
+        assert clean is None, "a lease released cleanly leaves nothing to take over"
+
+
+def test_two_runs_started_together_ask_for_each_answer_once(tmp_path, prefect_api):
+    from prefect.settings import PREFECT_API_URL
+
+    with spawn_server(latency_s=0.02) as srv:
+        recipe, db = _project(tmp_path, srv.url, _seeds(50))
+        env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PYTHONPATH": str(ROOT)}
+        cmd = [sys.executable, "-m", "flows.cli", "generate", "--recipe", str(recipe), "--warehouse", str(db)]
+        runs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                for _ in range(2)]
+        outputs = [(p.wait(timeout=300), p.stdout.read()) for p in runs]
+        keys = srv.stats()["keys"]
+    assert sorted(code for code, _ in outputs) == [0, 2], outputs
+    refused = next(out for code, out in outputs if code == 2)
+    assert "already running" in refused and "Traceback" not in refused
+    assert len(keys) == 100 and all(k["attempts"] == 1 for k in keys.values()), "each answer asked for once"
+    assert Warehouse(db).scalar("SELECT count(*) FROM generations") == 100
