@@ -198,7 +198,15 @@ def _exit_if_requests_failed(generate: dict) -> None:
         raise typer.Exit(EXIT_REQUESTS_FAILED)
 
 
+# commands that start Prefect (and with it a temporary API server): they get a watchdog (flows/watchdog.py)
+FLOW_COMMANDS = {"run", "generate", "curate", "train", "eval", "serve", "snapshot"}
+
+
 def main() -> None:
+    if FLOW_COMMANDS & set(sys.argv[1:2]):
+        from flows import watchdog
+
+        watchdog.start()
     app()
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -165,3 +166,29 @@ def test_two_runs_started_together_ask_for_each_answer_once(tmp_path, prefect_ap
     assert "already running" in refused and "Traceback" not in refused
     assert len(keys) == 100 and all(k["attempts"] == 1 for k in keys.values()), "each answer asked for once"
     assert Warehouse(db).scalar("SELECT count(*) FROM generations") == 100
+
+
+def test_kill_9_of_distill_leaves_no_prefect_server_behind(tmp_path):
+    from flows.watchdog import descendants
+
+    with spawn_server(hold_after=0) as srv:  # every request waits: the run stays in generation
+        recipe, db = _project(tmp_path, srv.url, _seeds(2))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}  # its own temporary server
+        env["PYTHONPATH"] = str(ROOT)
+        proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "generate", "-r", str(recipe), "-w", str(db)],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 180
+        while srv.stats(summary=True)["held"] < 1:
+            assert proc.poll() is None and time.monotonic() < deadline, "the run never reached the teacher"
+            time.sleep(0.2)
+        started = descendants(proc.pid)
+        assert started, "Prefect's temporary server (and the watchdog)"
+        os.kill(proc.pid, signal.SIGKILL)  # the CLI alone, as `kill -9 PID` does
+        proc.wait()
+        deadline = time.monotonic() + 20
+        while any(Path(f"/proc/{pid}").exists() for pid in started) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = [pid for pid in started if Path(f"/proc/{pid}").exists()]
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"orphans left behind: {left}"
