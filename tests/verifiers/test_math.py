@@ -69,9 +69,17 @@ def test_case_file_shape() -> None:
         assert labelled.get(pair) is expected, pair
 
 
+# A "known gap" label that records a limitation the math-verify path has closed: the
+# response does say 3\sqrt{3}. The label is kept as written (labels are never changed);
+# the case is a strict xfail, so it fails loudly if the verdict ever goes back.
+GAP_CLOSED = {"known gap: prose without box/phrase -> last number 3"}
+
+
 @pytest.mark.parametrize("i", range(len(CASES)), ids=[f"{i:03d}" for i in range(len(CASES))])
 def test_case(i: int, case_verdicts: list[Verdict]) -> None:
     c, v = CASES[i], case_verdicts[i]
+    if c["note"] in GAP_CLOSED:
+        pytest.xfail(f"gap closed by the math-verify path: {c['note']}") if v.passed else pytest.fail("gap reopened")
     assert v.passed == c["expected"], (
         f"{c['note']}: {c['prediction']!r} vs {c['reference']!r} -> {v.reason} "
         f"extracted={v.extracted!r} details={v.details}"
@@ -82,7 +90,7 @@ def test_all_cases_agree(case_verdicts: list[Verdict]) -> None:
     failing = [
         f"{c['note']} ({v.reason}, extracted={v.extracted!r})"
         for c, v in zip(CASES, case_verdicts)
-        if v.passed != c["expected"]
+        if v.passed != c["expected"] and c["note"] not in GAP_CLOSED
     ]
     assert not failing, "failing cases:\n" + "\n".join(failing)
 
@@ -91,7 +99,7 @@ def test_verdict_shape(case_verdicts: list[Verdict]) -> None:
     assert len(case_verdicts) == len(CASES)
     for v in case_verdicts:
         assert isinstance(v, Verdict)
-        assert v.verifier == "math" and v.version == "1"
+        assert v.verifier == "math" and v.version == "2"
         assert v.reason in REASONS
         assert v.passed == (v.reason == "correct")
         assert "extract_method" in v.details and "match_method" in v.details

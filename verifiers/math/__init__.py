@@ -15,9 +15,24 @@ documents its own part of the policy:
 * `guards` -- the bounds that keep absurd answers away from sympy;
 * `latex` -- the LaTeX-to-sympy converter and the reading conventions
   (``e``, ``i``, ``\\log``, ``2^10``, ``1/2x``, "2 3", ...);
-* `check` -- one check and the verdict reasons (``correct``, ``wrong``,
-  ``no_answer``, ``unparseable``, ``timeout``);
+* `library` -- the math-verify path (Hugging Face ``math-verify``, when installed):
+  a second extraction and parsing layer, asked only where our ladder did not
+  settle a check, with our decimal policy applied to what it parsed;
+* `check` -- one check, which path decides (``details["match_method"]`` is
+  ``math_verify`` when the library did) and the verdict reasons (``correct``,
+  ``wrong``, ``no_answer``, ``unparseable``, ``timeout``);
 * `pool` -- the timeout design: every check runs in a killable spawned worker.
+
+Options of `MathVerifier` (policy, for a recipe to set):
+
+* ``decimal_approx: bool = False`` -- False: a decimal equals only the value it
+  writes exactly (0.5 = 1/2; 0.3333 != 1/3; 1.41421356237 != sqrt 2). True: a
+  decimal that agrees with the value to math-verify's 6 significant decimals is
+  accepted (0.0833333333333333 = 1/12).
+* ``decimal_comma: bool = True`` -- True: a comma between digits that cannot
+  separate thousands and is outside brackets (``1000,99``, ``0,111``, ``2,74``) may
+  be read as a decimal comma. False: such text is judged by our ladder alone
+  (``1,22`` is then the list 1, 22).
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ decided is returned)
    AND bracket types (``interval``: ``[1, 2)`` != ``[1, 2]``; ``x \\in``,
    ``\\cup`` unions and inequalities like ``1 \\le x < 2`` are understood),
    general equations compare up to a non-zero constant factor (``equation``).
+   A reference that labels a value (``(p,q)=(3,2)``, ``|AB|=1``: a name on the
+   left, no operators in it; no letters on the right) is that value for a prediction that is not an
+   equation; ``7 = 11a+c`` (letters on the right) stays an equation.
 3. ``rational`` -- both sides are exact rationals (integers, decimals, ``a/b``,
    ``\\frac{a}{b}``, mixed numbers ``1\\frac{1}{2}`` / ``1 1/2``, 1e-3): compared
    exactly with fractions.Fraction, so 0.3333 != 1/3 and -0 == 0.
@@ -39,11 +42,13 @@ not a proof; the only accepted "equal without proof" cases are that one and the
 
 from __future__ import annotations
 
+import re
+
 from verifiers.math.guards import Unparseable, guard
 from verifiers.math.normalize import normalize_answer
 from verifiers.math.numeric import MIN_PROBES, exact_close, numval, probe_points, to_sympy, zero_like
 from verifiers.math.scalar import scalar_equal
-from verifiers.math.structure import parse_answer
+from verifiers.math.structure import has_letters, parse_answer
 from verifiers.math.text import squash
 
 _COLLECTIONS = ("set", "union")
@@ -89,6 +94,8 @@ def compare(a: tuple, b: tuple) -> tuple[bool, str]:
     kinds = {ka, kb}
     if ka == kb == "bind" and a[1] == b[1]:
         return compare(a[2], b[2])
+    if kb == "eq" and ka not in ("eq", "bind") and _is_label(b[1]) and not has_letters(b[2]):
+        return compare(a, parse_answer(b[2]))  # a labelled reference: (p,q)=(3,2), |AB|=1, V_1:V_2=11:21
     if "eq" in kinds or ka == kb == "bind":  # x = 1 vs y = 1 is an equation, not a value
         return _equations_equal(a, b)
     if ka == "bind":
@@ -113,6 +120,11 @@ def compare(a: tuple, b: tuple) -> tuple[bool, str]:
         return _seq_equal(a, b)
     # what is left: a set vs a union, or a tuple/interval vs a scalar
     return False, "interval" if "union" in kinds or "[" in (a[1:2] + b[1:2]) else "tuple"
+
+
+def _is_label(lhs: str) -> bool:
+    """``(p,q)``, ``|AB|``, ``V_1:V_2``, ``\\frac{NO}{BO}`` name a value; ``a+3z`` or ``x^2`` make an equation."""
+    return has_letters(lhs) and not re.search(r"[-+^*=<>]|\\(?:cdot|times)", lhs)
 
 
 def _is_tuple(node: tuple) -> bool:

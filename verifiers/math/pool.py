@@ -49,6 +49,7 @@ def _worker_main(conn) -> None:  # pragma: no cover - runs in the child
     _ignore_sigint()
     _cap_memory()
     safe_check("\\boxed{2\\sqrt{2}}", "\\sqrt{8}")  # warm up sympy and the parser before the first real check
+    safe_check("Therefore $x \\geq 5$ is the solution.", "$x >= 5$")  # ... and the math-verify path
     conn.send(("ready",))
     while True:
         try:
@@ -57,8 +58,8 @@ def _worker_main(conn) -> None:  # pragma: no cover - runs in the child
             return  # the parent went away
         if msg is None:
             return
-        job, response, reference = msg
-        verdict = safe_check(response, reference)
+        job, response, reference, options = msg
+        verdict = safe_check(response, reference, *options)
         try:
             conn.send(("result", job, verdict))
         except (OSError, ValueError):
@@ -188,11 +189,14 @@ def get_pool() -> _Pool:
     return _WORKER_POOL.get()
 
 
-def run_batch(pairs: list[tuple[str, str]], timeout_s: float, workers: int | None) -> list[Verdict]:
+def run_batch(
+    pairs: list[tuple[str, str]], timeout_s: float, workers: int | None, options: tuple[bool, bool] = (False, True)
+) -> list[Verdict]:
+    """Verdicts in input order; `options` is (decimal_approx, decimal_comma), see `library`."""
     if not pairs:
         return []
     want = max(1, min(workers or _default_workers(), len(pairs)))
-    return _Batch(get_pool(), pairs, timeout_s, want).run()
+    return _Batch(get_pool(), pairs, timeout_s, want, options).run()
 
 
 def _default_workers() -> int:
@@ -203,9 +207,11 @@ class _Batch:
     """One run_batch call: feeds its items to its checked-out workers, one item per
     worker at a time, and replaces any worker that times out or dies."""
 
-    def __init__(self, pool: _Pool, pairs: list[tuple[str, str]], timeout_s: float, workers: int):
+    def __init__(self, pool: _Pool, pairs: list[tuple[str, str]], timeout_s: float, workers: int,
+                 options: tuple[bool, bool] = (False, True)):
         self.pool = pool
         self.pairs = pairs
+        self.options = options
         self.timeout_s = timeout_s
         self.results: dict[int, Verdict] = {}
         self.queue = deque(range(len(pairs)))
@@ -242,7 +248,7 @@ class _Batch:
                 continue
             idx = self.queue.popleft()
             try:
-                w.conn.send((idx, *self.pairs[idx]))
+                w.conn.send((idx, *self.pairs[idx], self.options))
             except (OSError, ValueError):
                 self.queue.appendleft(idx)
                 continue  # the dead worker is noticed by _receive

@@ -162,10 +162,15 @@ def _equation(s: str, depth: int) -> tuple | None:
     lhs, rhs = eq[0], eq[-1]
     if len(eq) == 2 and _VAR_RE.fullmatch(lhs.replace(" ", "")):
         return ("bind", lhs.replace(" ", ""), parse_answer(rhs, depth + 1))
-    if len(eq) > 2 or not re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", lhs)):
+    if len(eq) > 2 or not has_letters(lhs) and not has_letters(rhs):
         # "a = b = 3" or a worked computation "7 \times 7 = 49": the last part is the value
         return parse_answer(rhs, depth + 1)
     return ("eq", lhs, rhs)
+
+
+def has_letters(s: str) -> bool:
+    """Letters other than LaTeX command names: "7 = 11a+c" is an equation in a and c, not the value 11a+c."""
+    return bool(re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", s)))
 
 
 def _inequality(s: str, _depth: int) -> tuple | None:

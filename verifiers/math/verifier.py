@@ -1,4 +1,14 @@
-"""The public verifier: every check runs in a killable worker process (`pool`)."""
+"""The public verifier: every check runs in a killable worker process (`pool`).
+
+Options (policy questions a recipe decides; see `library` for what each does):
+
+* ``decimal_approx`` (default False): a decimal equals only the value it writes
+  exactly (0.3333 != 1/3, 1.41421356237 != sqrt 2). True accepts a decimal that agrees
+  to math-verify's 6 significant decimals.
+* ``decimal_comma`` (default True): a comma between digits that cannot separate
+  thousands (``1000,99``, ``0,111``, ``2,74``) may be read as a decimal comma by the
+  math-verify path. False keeps such text to our ladder, where ``1,22`` is a list.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +23,17 @@ class MathVerifier:
     name = NAME
     version = VERSION
 
-    def __init__(self, timeout_s: float = 5.0, workers: int | None = None):
+    def __init__(
+        self,
+        timeout_s: float = 5.0,
+        workers: int | None = None,
+        decimal_approx: bool = False,
+        decimal_comma: bool = True,
+    ):
         self.timeout_s = timeout_s
         self.workers = workers
+        self.decimal_approx = bool(decimal_approx)
+        self.decimal_comma = bool(decimal_comma)
 
     def verify(self, response: str, reference: str) -> Verdict:
         return self.verify_batch([(response, reference)], timeout_s=self.timeout_s, workers=1)[0]
@@ -31,4 +49,5 @@ class MathVerifier:
         if not timeout_s > 0:
             raise ValueError("timeout_s must be positive")
         pairs = [("" if r is None else str(r), "" if f is None else str(f)) for r, f in pairs]
-        return run_batch(pairs, float(timeout_s), workers if workers is not None else self.workers)
+        options = (self.decimal_approx, self.decimal_comma)
+        return run_batch(pairs, float(timeout_s), workers if workers is not None else self.workers, options)
