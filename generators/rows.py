@@ -50,7 +50,8 @@ def generation_row(c: Completion, request: Request, prompt_id: str, cfg: Teacher
             "sample_index": request.sample_index, "raw": c.text, "reasoning": reasoning, "answer": answer,
             "finish_reason": c.finish_reason, "prompt_tokens": c.prompt_tokens,
             "completion_tokens": c.completion_tokens, "latency_s": c.latency_s, "cost_usd": c.cost_usd,
-            "run_id": run_id, "created_at": now()}
+            "abandoned": c.abandoned, "abandoned_cost_usd": c.abandoned_cost_usd, "run_id": run_id,
+            "created_at": now()}
 
 
 def logprobs_row(c: Completion) -> dict:
@@ -62,5 +63,6 @@ def failure_row(f: Failure, request: Request, prompt_id: str, cfg: TeacherConfig
     stamp = now()
     return {"generation_id": f.key, "prompt_id": prompt_id, "teacher_id": cfg.teacher_id,
             "sample_index": request.sample_index, "error_type": f.error_type, "status_code": f.status_code,
-            "message": f.message, "attempts": f.attempts, "run_id": run_id, "first_failed_at": stamp,
+            "message": f.message, "attempts": f.attempts, "abandoned": f.abandoned,
+            "abandoned_cost_usd": f.abandoned_cost_usd, "run_id": run_id, "first_failed_at": stamp,
             "last_failed_at": stamp}

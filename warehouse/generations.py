@@ -25,12 +25,15 @@ from warehouse.db import Warehouse, WarehouseLocked
 from warehouse.journal import Journal
 
 _FAILURE_COLUMNS = ("generation_id", "prompt_id", "teacher_id", "sample_index", "error_type", "status_code",
-                    "message", "attempts", "run_id", "first_failed_at", "last_failed_at")
+                    "message", "attempts", "abandoned", "abandoned_cost_usd", "run_id", "first_failed_at",
+                    "last_failed_at")
 _UPSERT_FAILURE = f"""
     INSERT INTO request_failures ({", ".join(_FAILURE_COLUMNS)}) VALUES ({", ".join("?" * len(_FAILURE_COLUMNS))})
     ON CONFLICT (generation_id) DO UPDATE SET
       error_type = excluded.error_type, status_code = excluded.status_code, message = excluded.message,
       attempts = request_failures.attempts + excluded.attempts, run_id = excluded.run_id,
+      abandoned = request_failures.abandoned + excluded.abandoned,
+      abandoned_cost_usd = request_failures.abandoned_cost_usd + excluded.abandoned_cost_usd,
       last_failed_at = excluded.last_failed_at, resolved_at = NULL
 """
 _RESOLVE_FAILURES = """UPDATE request_failures SET resolved_at = now()

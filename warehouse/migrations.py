@@ -303,6 +303,16 @@ def m009_evaluation_metrics(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+@migration
+def m010_abandoned_requests(con: duckdb.DuckDBPyConnection) -> None:
+    # Attempts the client gave up on (a timeout) may still be completed and billed by a real API: count
+    # them, with their worst-case cost (prompt + max_tokens at the model's price), on the generation that
+    # was finally answered or on the request that failed.
+    for table in ("generations", "request_failures"):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN abandoned INTEGER DEFAULT 0")
+        con.execute(f"ALTER TABLE {table} ADD COLUMN abandoned_cost_usd DOUBLE DEFAULT 0.0")
+
+
 def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply every pending migration in order, each in its own transaction; return their names."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")

@@ -11,7 +11,9 @@ For each template id and each teacher (one teacher id = one backend/model/sampli
     tokens_per_verified  all completion tokens of the group / passed: what one verified sample
     cost_per_verified    all teacher dollars of the group / passed   costs, failed attempts included
 
-Rates and per-sample figures are None where their denominator is 0. The presentation (tables, markdown,
+Dollars include the worst-case cost of attempts the client gave up on (`abandoned_cost_usd`: a timed-out
+request a real API may still complete and bill). Rates and per-sample figures are None where their
+denominator is 0. The presentation (tables, markdown,
 chart) lives in `curation/report.py`; this module only owns the SQL.
 """
 
@@ -68,7 +70,8 @@ WITH v AS (
     FROM rejections GROUP BY generation_id
 ), s AS (
     SELECT g.generation_id, coalesce(p.template_id, '?') AS template_id, g.teacher_id,
-           coalesce(te.model, g.teacher_id) AS teacher_model, g.completion_tokens, g.cost_usd, v.passed,
+           coalesce(te.model, g.teacher_id) AS teacher_model, g.completion_tokens,
+           g.cost_usd + coalesce(g.abandoned_cost_usd, 0) AS cost_usd, v.passed,
            c.generation_id IS NOT NULL AS curated, rej.generation_id IS NOT NULL AS rejected,
            coalesce(rej.dedup, FALSE) AS dedup, coalesce(rej.decontam, FALSE) AS decontam
     FROM generations g

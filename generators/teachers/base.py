@@ -139,6 +139,8 @@ class Completion:
     cost_usd: float = 0.0
     reasoning: str | None = None  # given apart by the API (DeepSeek `reasoning_content`), else parsed from text
     logprobs: dict | None = None  # {"tokens", "logprobs", "top_tokens", "top_logprobs"}: parallel lists
+    abandoned: int = 0  # earlier attempts the client gave up on (timed out) that the server may still bill
+    abandoned_cost_usd: float = 0.0  # their worst-case cost: prompt + max_tokens at the model's price
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,8 @@ class Failure:
     message: str
     attempts: int
     status_code: int | None = None
+    abandoned: int = 0  # attempts the client gave up on (timed out) that the server may still bill
+    abandoned_cost_usd: float = 0.0  # their worst-case cost
 
 
 class Teacher(ABC):

@@ -121,6 +121,7 @@ class OpenAITeacher(Teacher):
         self._api_key = api_key if api_key is not None else resolve_api_key(config)
         self.base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or None
         self.errors = 0  # failed attempts so far (retried or not): the progress bar shows it
+        self._abandoned: dict[str, tuple[int, float]] = {}  # key -> (attempts given up on, their worst cost)
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAITeacher(model={self.config.model!r}, base_url={self.base_url!r})"
@@ -271,14 +272,17 @@ class OpenAITeacher(Teacher):
             completions, prompt_tokens, completion_tokens = _completions(
                 group, response.json(), prompt_est, time.monotonic() - began)
         except (openai.APIError, ValueError) as exc:  # ValueError: a 200 whose body is not a completion
-            budget.release(held)
-            if tpm:
-                tpm.refund(worst)
             self.errors += 1
             failure, wait = self._classify(first, exc, attempt)
+            if failure.error_type == "timeout":  # we gave up, the server may not have: a real API bills it
+                self._abandon(group, budget.settle(held, prompt_est, n * cfg.max_tokens))
+            else:
+                budget.release(held)
+                if tpm:
+                    tpm.refund(worst)
             if wait is None or attempt >= cfg.max_attempts:
                 for r in group:
-                    results.put(replace(failure, key=r.key))
+                    results.put(self._with_abandoned(replace(failure, key=r.key)))
             else:
                 retry_later(group, attempt + 1, wait)
             return
@@ -287,9 +291,20 @@ class OpenAITeacher(Teacher):
         cost = budget.settle(held, prompt_tokens, completion_tokens)
         total = prompt_tokens + completion_tokens
         for c in completions:
-            results.put(replace(c, cost_usd=cost * (c.prompt_tokens + c.completion_tokens) / total if total else 0.0))
+            results.put(self._with_abandoned(
+                replace(c, cost_usd=cost * (c.prompt_tokens + c.completion_tokens) / total if total else 0.0)))
         if len(completions) < n:  # an endpoint that ignores `n`: ask again for the rest, at once
             retry_later(group[len(completions):], attempt, 0.0)
+
+    def _abandon(self, group: tuple[Request, ...], cost: float) -> None:
+        """Count an attempt the client gave up on against each request of its call (cost shared out)."""
+        for r in group:
+            count, spent = self._abandoned.get(r.key, (0, 0.0))
+            self._abandoned[r.key] = (count + 1, spent + cost / len(group))
+
+    def _with_abandoned(self, item: Completion | Failure) -> Completion | Failure:
+        count, cost = self._abandoned.pop(item.key, (0, 0.0))
+        return replace(item, abandoned=count, abandoned_cost_usd=cost) if count else item
 
     def _body(self, first: Request, messages: list[dict], n: int) -> dict:
         cfg = self.config

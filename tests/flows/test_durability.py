@@ -192,3 +192,15 @@ def test_kill_9_of_distill_leaves_no_prefect_server_behind(tmp_path):
         for pid in left:
             os.kill(pid, signal.SIGKILL)
     assert not left, f"orphans left behind: {left}"
+
+
+def test_abandoned_attempts_are_recorded_with_the_request(tmp_path, prefect_api):
+    from flows.factory import generate_flow
+
+    with LoopbackServer(latency_s=1.0) as srv:  # every answer comes after the client's timeout
+        recipe, db = _project(tmp_path, srv.url, _seeds(2), teacher="  timeout_s: 0.2\n  n: 1")
+        recipe.write_text(recipe.read_text().replace("  n: 2\n", "").replace("  timeout_s: 5\n", ""))
+        out = generate_flow(str(recipe), str(db))
+    assert out["generate"]["failed"] == 2 and out["generate"]["failed_types"] == {"timeout": 2}
+    rows = Warehouse(db).query("SELECT attempts, abandoned FROM request_failures")
+    assert rows == [{"attempts": 2, "abandoned": 2}] * 2, "both attempts of each were given up on"

@@ -259,3 +259,28 @@ def test_a_refused_connection_reads_as_a_refused_connection_not_a_timeout():
     failure = out["key-000"]
     assert isinstance(failure, Failure) and failure.error_type == "connection"
     assert failure.message.startswith("connection refused") and "timed out" not in failure.message
+
+
+def test_attempts_the_client_gives_up_on_are_counted_as_abandoned_and_priced():
+    price = {"loopback-teacher": Price(input_per_mtok=1.0, output_per_mtok=2.0)}
+    budget = Budget(BudgetConfig(), price)
+    with LoopbackServer(latency_s=1.5) as srv:  # every answer comes after the client's 0.3 s timeout
+        out = _run(_teacher(srv.url, timeout_s=0.3, max_attempts=2, max_tokens=64), _requests(3), budget)
+    failures = list(out.values())
+    assert all(isinstance(f, Failure) and f.error_type == "timeout" for f in failures)
+    assert all(f.abandoned == 2 for f in failures), "both attempts were given up on"
+    worst = failures[0].abandoned_cost_usd
+    assert worst > 64 * 2 * 2.0 / 1e6, "at least max_tokens of output per abandoned attempt"
+    assert budget.spent()["cost_usd"] == pytest.approx(sum(f.abandoned_cost_usd for f in failures), rel=1e-6)
+    assert budget.spent()["requests"] == 6, "the budget counts them: a real API bills them"
+
+
+def test_an_answer_after_abandoned_attempts_carries_their_count():
+    with LoopbackServer(p_slow=0.3, slow_s=1.5) as srv:  # a slow answer comes after the client's 0.3 s timeout
+        out = _run(_teacher(srv.url, timeout_s=0.3, max_attempts=12), _requests(20))
+        while srv.stats(summary=True)["inflight"]:  # slow answers are recorded when their wait ends
+            time.sleep(0.05)
+        slow = srv.stats()["by_outcome"].get("slow", 0)
+    assert all(isinstance(c, Completion) for c in out.values())
+    assert slow > 0 and sum(c.abandoned for c in out.values()) == slow, "each timed-out attempt counted once"
+    assert any(c.abandoned for c in out.values()) and not all(c.abandoned for c in out.values())
