@@ -1,10 +1,18 @@
 """Benchmark: the project's math verifier against Hugging Face math-verify.
 
-Scores both on every labelled case in tests/verifiers/math_cases.jsonl
-(accuracy, false positives, false negatives, the issue's named traps, the cases
-where they disagree), then times both on distinct generated (prediction,
-reference) pairs: ours through `MathVerifier.verify_batch` with a warm worker
-pool (pool start-up timed separately), math-verify single-process.
+One run, one table (set, verifier, accuracy, false positives, false negatives,
+checks/s) over three sets:
+
+* ``labelled`` -- every case in tests/verifiers/math_cases.jsonl (ours + traps);
+* ``suite`` -- math-verify's own test suite as data (bench/data/math_verify_suite.jsonl,
+  270 cases); ``suite default`` scores the 263 whose label math-verify gives with its
+  default call, ``suite options`` the 7 whose label needs the non-default options
+  their test passes (``options_decide``), both run with default options;
+* ``generated`` -- distinct generated (prediction, reference) pairs for throughput.
+
+Ours runs through `MathVerifier.verify_batch` on a warm worker pool (pool start-up
+timed separately); math-verify runs single-process. Its watchdog/alarm timeouts
+below apply to math-verify only.
 
     pip install -e '.[bench]'        # math-verify==0.9.0
     .venv/bin/python bench/math_verifier.py [--pairs 1200] [--workers N]
@@ -41,26 +49,7 @@ if str(ROOT) not in sys.path:
 
 CASES = ROOT / "tests/verifiers/math_cases.jsonl"
 SEEDS = ROOT / "examples/math/seeds.jsonl"
-
-
-# -- the issue's named traps, found by matching their strings ------------------
-
-def _unbox(s: str) -> str:
-    s = s.strip()
-    if s.startswith("\\boxed{") and s.endswith("}"):
-        return s[len("\\boxed{"):-1].strip()
-    return s
-
-
-TRAPS = [
-    ("1-1/e vs 1+1/e", lambda p, r: p.strip() == "1-1/e" and r.strip() == "1+1/e"),
-    ("**73**", lambda p, r: p.strip() == "**73**"),
-    ("0.5 vs \\frac{1}{2}", lambda p, r: {_unbox(p), _unbox(r)} == {"0.5", "\\frac{1}{2}"}),
-    ("-0", lambda p, r: _unbox(p) == "-0"),
-    ("2\\sqrt{2} vs \\sqrt{8}", lambda p, r: {_unbox(p), _unbox(r)} == {"2\\sqrt{2}", "\\sqrt{8}"}),
-    ("x \\in [1, 2) vs [1,2]", lambda p, r: "x \\in [1, 2)" in p and r.replace(" ", "") == "[1,2]"),
-    ("10% vs 0.1", lambda p, r: ("10\\%" in p or "10%" in p) and r.strip() == "0.1"),
-]
+SUITE = ROOT / "bench/data/math_verify_suite.jsonl"
 
 
 # -- math-verify with a per-call guard -----------------------------------------
@@ -148,11 +137,6 @@ def score(expected: list[bool], got: list[bool]) -> dict:
     return {"n": n, "correct": n - fp - fn, "acc": (n - fp - fn) / n, "fp": fp, "fn": fn}
 
 
-def _short(s: str, width: int) -> str:
-    s = s.replace("\n", "\\n")
-    return s if len(s) <= width else s[: width - 1] + "…"
-
-
 # -- unique pairs for throughput -------------------------------------------------
 
 def _latex(v: Fraction) -> str:
@@ -228,151 +212,94 @@ def _ver(dist: str) -> str:
         return "not installed"
 
 
+def load_sets() -> dict[str, list[tuple[str, str, bool]]]:
+    """(prediction, reference, expected) per set; see the module docstring."""
+    rows = [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
+    suite = [json.loads(line) for line in SUITE.read_text().splitlines()[1:] if line.strip()]
+    return {
+        "labelled": [(r["prediction"], r["reference"], bool(r["expected"])) for r in rows],
+        "suite default": [(c["prediction"], c["gold"], c["expected"]) for c in suite if not c["options_decide"]],
+        "suite options": [(c["prediction"], c["gold"], c["expected"]) for c in suite if c["options_decide"]],
+    }
+
+
+def warm_up(ours, workers: int, timeout: float) -> float:
+    """Small batches until every worker has announced it is ready; returns the seconds it took."""
+    from verifiers.math.pool import get_pool
+
+    t0 = time.perf_counter()
+    rounds = 0
+    while True:
+        rounds += 1
+        ours.verify_batch([(f"\\boxed{{{rounds * 100 + j}}}", str(rounds * 100 + j)) for j in range(2 * workers)],
+                          timeout_s=timeout, workers=workers)
+        pool = get_pool()
+        if (len(pool.all) >= workers and all(wk.ready for wk in pool.all)) or time.perf_counter() - t0 > 120:
+            return time.perf_counter() - t0
+
+
+def run_ours(ours, items, workers: int, timeout: float) -> tuple[list[bool], float]:
+    t0 = time.perf_counter()
+    vs = ours.verify_batch([(p, r) for p, r, _ in items], timeout_s=timeout, workers=workers)
+    return [v.passed for v in vs], time.perf_counter() - t0
+
+
+def run_mv(fn, items) -> tuple[list[bool], float]:
+    t0 = time.perf_counter()
+    got = [fn(p, r)[0] for p, r, _ in items]
+    return got, time.perf_counter() - t0
+
+
 def main() -> None:
     from verifiers.math import MathVerifier
+    from verifiers.math.pool import _default_workers
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=1200, help="distinct pairs for the throughput run (>= 1000)")
+    parser.add_argument("--pairs", type=int, default=1200, help="distinct generated pairs (>= 1000)")
     parser.add_argument("--workers", type=int, default=None, help="our verifier's worker processes (default: its own)")
     parser.add_argument("--timeout", type=float, default=5.0, help="our per-check timeout, seconds")
     parser.add_argument("--mv-timeout", type=float, default=10.0, help="watchdog per math-verify call, seconds")
     parser.add_argument("--mv-inner-timeout", type=int, default=5, help="math-verify's own parse/verify timeouts")
     args = parser.parse_args()
 
-    cpus = os.cpu_count()
-    from verifiers.math.pool import _default_workers, get_pool
-
     workers = args.workers or _default_workers()
-    print("== machine ==")
-    print(f"cpu_count={cpus}  platform={platform.platform()}  processor={platform.processor() or platform.machine()}")
-    print(f"python={platform.python_version()}  sympy={_ver('sympy')}  math-verify={_ver('math-verify')}  "
-          f"latex2sympy2_extended={_ver('latex2sympy2_extended')}  antlr4-python3-runtime={_ver('antlr4-python3-runtime')}")
-    print(f"ours: verifiers.math {MathVerifier.name} v{MathVerifier.version}, workers={workers}, timeout={args.timeout}s")
+    print(f"cpu_count={os.cpu_count()}  platform={platform.platform()}  "
+          f"processor={platform.processor() or platform.machine()}  python={platform.python_version()}")
+    print(f"sympy={_ver('sympy')}  math-verify={_ver('math-verify')}  "
+          f"latex2sympy2_extended={_ver('latex2sympy2_extended')}  antlr4={_ver('antlr4-python3-runtime')}")
+    print(f"ours: verifiers.math v{MathVerifier.version}, workers={workers}, timeout={args.timeout}s, default options")
 
-    rows = [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
-    pairs = [(r["prediction"], r["reference"]) for r in rows]
-    expected = [bool(r["expected"]) for r in rows]
+    sets = load_sets()
+    gen = unique_pairs(max(1000, args.pairs))
+    assert len({(p, r) for p, r, _ in gen}) == len(gen)
+    sets["generated"] = gen
 
-    # --- our verifier: pool start-up, then the labelled cases -------------------
     ours = MathVerifier(timeout_s=args.timeout, workers=workers)
-    t0 = time.perf_counter()
-    warm_rounds = 0
-    while True:  # small batches until every worker has announced it is ready
-        warm_rounds += 1
-        ours.verify_batch([(f"\\boxed{{{warm_rounds * 100 + j}}}", str(warm_rounds * 100 + j)) for j in range(2 * workers)],
-                          timeout_s=args.timeout, workers=workers)
-        pool = get_pool()
-        if (len(pool.all) >= workers and all(wk.ready for wk in pool.all)) or time.perf_counter() - t0 > 120:
-            break
-    startup_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    our_v = ours.verify_batch(pairs, timeout_s=args.timeout, workers=workers)
-    our_cases_s = time.perf_counter() - t0
-
-    # --- math-verify (two ways of reading the reference): import + first call, then the cases
-    t0 = time.perf_counter()
+    startup = warm_up(ours, workers, args.timeout)
     mv_fns = {
         "math-verify": make_math_verify(args.mv_timeout, args.mv_inner_timeout),
         "math-verify $ref$": make_math_verify(args.mv_timeout, args.mv_inner_timeout, always_wrap_gold=True),
     }
-    mv_fns["math-verify"]("\\boxed{2\\sqrt{2}}", "\\sqrt{8}")
-    mv_startup_s = time.perf_counter() - t0
-    names = ["ours", *mv_fns]
-    ok: dict[str, list[bool]] = {"ours": [v.passed for v in our_v]}
-    why: dict[str, list[str]] = {"ours": [v.reason for v in our_v]}
-    secs: dict[str, float] = {"ours": our_cases_s}
-    inner: dict[str, int] = {"ours": 0}
-    for name, fn in mv_fns.items():
-        before = MV_TIMEOUTS.count
-        t0 = time.perf_counter()
-        res = [fn(p, r) for p, r in pairs]
-        secs[name] = time.perf_counter() - t0
-        inner[name] = MV_TIMEOUTS.count - before
-        ok[name], why[name] = [o for o, _ in res], [w for _, w in res]
-    sc = {n: score(expected, ok[n]) for n in names}
-
-    w = 19
-    print(f"\n== labelled cases ({len(rows)}, {CASES.relative_to(ROOT)}) ==")
-    print(f"{'':30}" + "".join(f"{n:>{w}}" for n in names))
-    print(f"{'accuracy':30}" + "".join(f"{sc[n]['acc']:>{w}.1%}" for n in names))
-    print(f"{'correct':30}" + "".join(f"{sc[n]['correct']:>{w}}" for n in names))
-    print(f"{'false positives':30}" + "".join(f"{sc[n]['fp']:>{w}}" for n in names))
-    print(f"{'false negatives':30}" + "".join(f"{sc[n]['fn']:>{w}}" for n in names))
-    print(f"{'timeouts (ours / watchdog)':30}" + "".join(f"{sum(x == 'timeout' for x in why[n]):>{w}}" for n in names))
-    print(f"{'math-verify inner timeouts':30}" + "".join(f"{inner[n]:>{w}}" for n in names))
-    print(f"{'time for all cases':30}" + "".join(f"{secs[n]:>{w - 1}.2f}s" for n in names))
-
-    print("\n== traps (the issue's named cases; 'ok' = verdict matches the label) ==")
-    print(f"{'trap':24}{'prediction':23}{'reference':14}{'expect':>7}" + "".join(f"{n:>{w}}" for n in names))
-    right = {n: 0 for n in names}
-    n_trap = 0
-    for label, match in TRAPS:
-        hits = [i for i, r in enumerate(rows) if match(r["prediction"], r["reference"])]
-        if not hits:
-            print(f"{label:24}(no case matched)")
-        for i in hits:
-            n_trap += 1
-            marks = []
-            for n in names:
-                good = ok[n][i] == expected[i]
-                right[n] += good
-                marks.append("ok" if good else "WRONG")
-            print(f"{label:24}{_short(rows[i]['prediction'], 22):23}{_short(rows[i]['reference'], 13):14}"
-                  f"{str(expected[i]):>7}" + "".join(f"{m:>{w}}" for m in marks))
-    print(f"{'trap cases right':68}" + "".join(f"{str(right[n]) + '/' + str(n_trap):>{w}}" for n in names))
-
-    for other in mv_fns:
-        dis = [i for i in range(len(rows)) if ok["ours"][i] != ok[other][i]]
-        ours_right = sum(ok["ours"][i] == expected[i] for i in dis)
-        print(f"\n== ours vs {other}: {len(dis)} disagreements (ours right on {ours_right}, "
-              f"{other} right on {len(dis) - ours_right}); first 20 ==")
-        print(f"{'line':>4} {'prediction':34}{'reference':22}{'expect':>7}{'ours':>17}{other:>20}")
-        for i in dis[:20]:
-            print(f"{i + 1:>4} {_short(rows[i]['prediction'], 33):34}{_short(rows[i]['reference'], 21):22}"
-                  f"{str(expected[i]):>7}{str(ok['ours'][i]) + ' ' + why['ours'][i]:>17}"
-                  f"{str(ok[other][i]) + ' ' + why[other][i]:>20}")
-
-    # --- throughput on distinct pairs ---------------------------------------------
-    gen = unique_pairs(max(1000, args.pairs))
-    gpairs = [(p, r) for p, r, _ in gen]
-    gexp = [e for _, _, e in gen]
-    assert len(set(gpairs)) == len(gpairs)
     t0 = time.perf_counter()
-    g_ours = ours.verify_batch(gpairs, timeout_s=args.timeout, workers=workers)
-    gsecs = {"ours": time.perf_counter() - t0}
-    gok = {"ours": [v.passed for v in g_ours]}
-    gwhy = {"ours": [v.reason for v in g_ours]}
-    ginner = {"ours": 0}
-    for name, fn in mv_fns.items():
-        before = MV_TIMEOUTS.count
-        t0 = time.perf_counter()
-        res = [fn(p, r) for p, r in gpairs]
-        gsecs[name] = time.perf_counter() - t0
-        ginner[name] = MV_TIMEOUTS.count - before
-        gok[name], gwhy[name] = [o for o, _ in res], [x for _, x in res]
-    gsc = {n: score(gexp, gok[n]) for n in names}
-    procs = {n: (workers if n == "ours" else 1) for n in names}
-    start = {n: (startup_s if n == "ours" else mv_startup_s) for n in names}
+    mv_fns["math-verify"]("\\boxed{2\\sqrt{2}}", "\\sqrt{8}")
+    mv_startup = time.perf_counter() - t0
+    print(f"start-up (excluded): ours {startup:.2f}s ({workers} workers), math-verify {mv_startup:.2f}s")
 
-    n_g = len(gpairs)
-    print(f"\n== throughput: {n_g} distinct generated pairs (warm, start-up excluded) ==")
-    print(f"{'':30}" + "".join(f"{n:>{w}}" for n in names))
-    print(f"{'processes':30}" + "".join(f"{procs[n]:>{w}}" for n in names))
-    print(f"{'start-up (excluded below)':30}" + "".join(f"{start[n]:>{w - 1}.2f}s" for n in names))
-    print(f"{'wall time':30}" + "".join(f"{gsecs[n]:>{w - 1}.2f}s" for n in names))
-    print(f"{'checks/s':30}" + "".join(f"{n_g / gsecs[n]:>{w}.1f}" for n in names))
-    print(f"{'checks/s per process':30}" + "".join(f"{n_g / gsecs[n] / procs[n]:>{w}.1f}" for n in names))
-    print(f"{'accuracy vs generated labels':30}" + "".join(f"{gsc[n]['acc']:>{w}.1%}" for n in names))
-    print(f"{'FP / FN vs generated labels':30}" + "".join(f"{str(gsc[n]['fp']) + ' / ' + str(gsc[n]['fn']):>{w}}" for n in names))
-    print(f"{'timeouts (ours / watchdog)':30}" + "".join(f"{sum(x == 'timeout' for x in gwhy[n]):>{w}}" for n in names))
-    print(f"{'math-verify inner timeouts':30}" + "".join(f"{ginner[n]:>{w}}" for n in names))
-    gmiss = [i for i in range(n_g) if any(gok[n][i] != gexp[i] for n in names)]
-    if gmiss:
-        print(f"generated pairs any verifier got wrong: {len(gmiss)}; first 10 (True = passed):")
-        for i in gmiss[:10]:
-            p, r = gpairs[i]
-            print(f"  {i:>5} expect={gexp[i]!s:5} " + " ".join(f"{n}={gok[n][i]!s:5}" for n in names)
-                  + f"  {_short(p, 46)!r} vs {_short(r, 28)!r}")
+    table = []
+    for set_name, items in sets.items():
+        expected = [e for _, _, e in items]
+        got, secs = run_ours(ours, items, workers, args.timeout)
+        table.append((set_name, f"ours ({workers} workers)", score(expected, got), len(items) / secs))
+        for name, fn in mv_fns.items():
+            got, secs = run_mv(fn, items)
+            table.append((set_name, f"{name} (1 process)", score(expected, got), len(items) / secs))
+
+    print("\n| set | cases | verifier | accuracy | false positives | false negatives | checks/s |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    for set_name, name, sc, rate in table:
+        print(f"| {set_name} | {sc['n']} | {name} | {sc['acc']:.1%} ({sc['correct']}) | {sc['fp']} | {sc['fn']} "
+              f"| {rate:,.0f} |")
+    print(f"math-verify inner timeouts (verdict False): {MV_TIMEOUTS.count}")
 
 
 if __name__ == "__main__":
