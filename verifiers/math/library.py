@@ -44,7 +44,7 @@ def _lib() -> Any | None:
     except ImportError:
         logging.getLogger(__name__).warning(
             "math-verify is not installed: the math verifier runs its own ladder only "
-            "(about 67%% agreement on math-verify's suite instead of 99%%); pip install math-verify==0.9.0")
+            "(about 67% agreement on math-verify's suite instead of 99%); pip install math-verify==0.9.0")
         return None
     logging.getLogger("math_verify").setLevel(logging.ERROR)  # "timeout is disabled" on every call
     return math_verify
