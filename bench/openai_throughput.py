@@ -14,7 +14,10 @@ Runs, each against a fresh server process with 200 ms latency:
   floor   the clean run with bare aiohttp and no SDK: what this server and loopback
           allow at all (the part of the overhead that is not the client's);
   grouped the same 2,000 samples as 500 prompts x 4 samples, each prompt's samples in
-          one call with `n` (`samples_per_request: 4`): calls and prompt tokens paid.
+          one call with `n` (`samples_per_request: 4`): calls and prompt tokens paid;
+  stored  the clean run through the generate stage's storage path: each answer journaled
+          on arrival and inserted into a DuckDB warehouse by a writer thread (its overhead
+          is its ratio to `clean`).
 
 On a machine with few cores the server and the client compete for the same CPUs, and
 the scheduler's choices show up as wall-time noise; by default the server process is
@@ -24,7 +27,7 @@ medians, and with `floor` among them each case's ratio to the floor run of its t
 (which cancels most of the machine's drift).
 
 Usage: .venv/bin/python bench/openai_throughput.py [--requests 2000] [--concurrency 64]
-       [--runs clean,noramp,faults,sdk,floor,grouped] [--repeat 1] [--no-pin]
+       [--runs clean,noramp,faults,sdk,floor,grouped,stored] [--repeat 1] [--no-pin]
 """
 
 from __future__ import annotations
@@ -112,6 +115,29 @@ def run_floor(url: str, n: int, concurrency: int) -> dict:
 
 
 GROUP = 4
+def run_stored(url: str, n: int, concurrency: int) -> dict:
+    """The clean run as the generate stage does it (generators/ask.py): every answer journaled on arrival
+    (fsynced in groups) and inserted into a DuckDB warehouse by the writer thread, all before the run ends."""
+    import tempfile
+
+    from generators.ask import ask_teacher
+    from generators.teachers import Budget
+    from warehouse.db import Warehouse
+
+    cfg = TeacherConfig(backend="openai", model="loopback-teacher", base_url=url, api_key_env=None,
+                        concurrency=concurrency, max_attempts=10, max_tokens=32, batch_size=256, ramp_up_s=LATENCY)
+    requests = [Request(f"k{i:05d}", f"What is {i} + {i + 1}?", 0) for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        wh = Warehouse(Path(tmp) / "w.duckdb")
+        wh.init()
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        out = ask_teacher(wh, cfg, requests, {r.key: "p" for r in requests}, Budget(), run_id="bench")
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        stored = wh.scalar("SELECT count(*) FROM generations")
+    return {"wall_s": wall, "client_cpu_s": cpu, "completions": stored, "failures": out["failed"],
+            "attempt_errors": 0}
+
+
 RUNS = {  # name: (runner, server faults, samples per call)
     "clean": (run_engine, {}, 1),
     "noramp": (lambda url, n, c: run_engine(url, n, c, ramp_up_s=0.0), {}, 1),
@@ -119,6 +145,7 @@ RUNS = {  # name: (runner, server faults, samples per call)
     "sdk": (run_sdk, {"p429": 0.10, "retry_after": 1, "p500": 0.05}, 1),
     "floor": (run_floor, {}, 1),
     "grouped": (lambda url, n, c: run_engine(url, n, c, samples=GROUP), {}, GROUP),
+    "stored": (run_stored, {}, 1),
 }
 
 
@@ -126,7 +153,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=64)
-    ap.add_argument("--runs", default="clean,noramp,faults,sdk,floor,grouped")
+    ap.add_argument("--runs", default="clean,noramp,faults,sdk,floor,grouped,stored")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each case; the median is reported")
     ap.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin server and client to CPUs")
     args = ap.parse_args()
