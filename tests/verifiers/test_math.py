@@ -69,17 +69,9 @@ def test_case_file_shape() -> None:
         assert labelled.get(pair) is expected, pair
 
 
-# A "known gap" label that records a limitation the math-verify path has closed: the
-# response does say 3\sqrt{3}. The label is kept as written (labels are never changed);
-# the case is a strict xfail, so it fails loudly if the verdict ever goes back.
-GAP_CLOSED = {"known gap: prose without box/phrase -> last number 3"}
-
-
 @pytest.mark.parametrize("i", range(len(CASES)), ids=[f"{i:03d}" for i in range(len(CASES))])
 def test_case(i: int, case_verdicts: list[Verdict]) -> None:
     c, v = CASES[i], case_verdicts[i]
-    if c["note"] in GAP_CLOSED:
-        pytest.xfail(f"gap closed by the math-verify path: {c['note']}") if v.passed else pytest.fail("gap reopened")
     assert v.passed == c["expected"], (
         f"{c['note']}: {c['prediction']!r} vs {c['reference']!r} -> {v.reason} "
         f"extracted={v.extracted!r} details={v.details}"
