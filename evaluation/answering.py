@@ -23,18 +23,20 @@ def answer(player: Contestant, prompts: list[dict], cfg: EvalConfig) -> tuple[li
     return [done[p["prompt_id"]].text for p in prompts], latency
 
 
-def scored_items(evaluation_id: str, prompts: list[dict], responses: list[str]) -> list[dict]:
+def scored_items(evaluation_id: str, prompts: list[dict], responses: list[str],
+                 verify_options: dict[str, dict] | None = None) -> list[dict]:
     """One `evaluation_items` row per prompt: the response and the verifier's verdict on it."""
     return [{"evaluation_id": evaluation_id, "prompt_id": prompt["prompt_id"], "response": response,
              "passed": verdict.passed, "reason": verdict.reason, "extracted": verdict.extracted}
-            for prompt, response, verdict in zip(prompts, responses, verify_all(prompts, responses))]
+            for prompt, response, verdict in zip(prompts, responses, verify_all(prompts, responses, verify_options))]
 
 
-def verify_all(prompts: list[dict], responses: list[str]) -> list[Verdict]:
-    """Verdicts in input order, one verifier batch per domain."""
+def verify_all(prompts: list[dict], responses: list[str], options: dict[str, dict] | None = None) -> list[Verdict]:
+    """Verdicts in input order, one verifier batch per domain (built with its `options`, if any)."""
     verdicts: dict[int, Verdict] = {}
     for domain in {p["domain"] for p in prompts}:
         idx = [i for i, p in enumerate(prompts) if p["domain"] == domain]
-        batch = verifier_for(domain).verify_batch([(responses[i], prompts[i]["reference"]) for i in idx])
+        verifier = verifier_for(domain, **(options or {}).get(domain, {}))
+        batch = verifier.verify_batch([(responses[i], prompts[i]["reference"]) for i in idx])
         verdicts.update(zip(idx, batch))
     return [verdicts[i] for i in range(len(prompts))]

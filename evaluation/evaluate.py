@@ -20,8 +20,12 @@ from warehouse.db import Warehouse
 from warehouse.ids import now, stable_id
 
 
-def evaluate(wh: Warehouse, players: list[Contestant], cfg: EvalConfig, run_id: str) -> list[dict]:
-    """One row per player, in order, each with `metrics` ({name: value} for every registered metric)."""
+def evaluate(wh: Warehouse, players: list[Contestant], cfg: EvalConfig, run_id: str,
+             verify_options: dict[str, dict] | None = None) -> list[dict]:
+    """One row per player, in order, each with `metrics` ({name: value} for every registered metric).
+
+    `verify_options`: the recipe's `verify:` (domain -> verifier options); non-default ones are part of the
+    evaluation id, since they decide the scores."""
     prompts = store.eval_prompts(wh, cfg.split, cfg.limit)
     if not prompts:
         raise ValueError(f"no {cfg.split!r} prompts with references in the warehouse: run generate first")
@@ -30,7 +34,8 @@ def evaluate(wh: Warehouse, players: list[Contestant], cfg: EvalConfig, run_id: 
     results = []
     for player in players:
         key = player.decode_key(cfg)
-        evaluation_id = stable_id(player.role, key, player.training_run_id, prompt_ids)
+        evaluation_id = stable_id(player.role, key, player.training_run_id, prompt_ids,
+                                  *([verify_options] if verify_options else []))
         existing = store.find_evaluation(wh, evaluation_id)
         if existing:
             results.append(_reuse(wh, existing, prompts))
@@ -41,13 +46,15 @@ def evaluate(wh: Warehouse, players: list[Contestant], cfg: EvalConfig, run_id: 
         else:
             responses, latency = answer(player, prompts, cfg)
             answered[key] = (player.role, responses)
-        results.append(_record(wh, evaluation_id, player, prompts, responses, latency, shared_with, cfg, run_id))
+        results.append(_record(wh, evaluation_id, player, prompts, responses, latency, shared_with, cfg, run_id,
+                               verify_options or {}))
     return results
 
 
 def _record(wh: Warehouse, evaluation_id: str, player: Contestant, prompts: list[dict], responses: list[str],
-            latency: float | None, shared_with: str | None, cfg: EvalConfig, run_id: str) -> dict:
-    items = scored_items(evaluation_id, prompts, responses)
+            latency: float | None, shared_with: str | None, cfg: EvalConfig, run_id: str,
+            verify_options: dict[str, dict]) -> dict:
+    items = scored_items(evaluation_id, prompts, responses, verify_options)
     scored = Scored(player.role, prompts, items, latency)
     metrics = compute_metrics(scored)
     details = {"max_tokens": cfg.max_tokens, "adapter": player.adapter}

@@ -62,7 +62,8 @@ def factory(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
         summary["snapshot"] = snap
         trained = train(wh, snap["name"], cfg.train, run_id)
         summary["train"] = trained
-        summary["eval"] = evaluate(wh, cfg.eval, cfg.train.base_model, trained["training_run_id"], cfg.teacher, run_id)
+        summary["eval"] = evaluate(wh, cfg.eval, cfg.train.base_model, trained["training_run_id"], cfg.teacher, run_id,
+                                   cfg.verify)
     summary["totals"] = totals(wh, cfg)
     return summary
 
@@ -95,7 +96,7 @@ def teacher_stages(wh: Warehouse, cfg: Recipe, inputs: Inputs, run_id: str) -> d
         if cfg.synthesis:
             out["labels"] = label_problems(wh, cfg, run_id)
         out["generate"]["spent"] = budget.spent()
-        out["verify"] = verify(wh, run_id)
+        out["verify"] = verify(wh, run_id, cfg.verify)
     return out
 
 
@@ -117,7 +118,7 @@ def curate_flow(recipe: str = "quickstart", warehouse: str | None = None) -> dic
     cfg = load_recipe(recipe)
     wh = _open(warehouse)
     with tracked_run(wh, "curate", cfg.name) as run_id:
-        out = {"verify": verify(wh, run_id), "curate": curate(wh, run_id, cfg.curate)}
+        out = {"verify": verify(wh, run_id, cfg.verify), "curate": curate(wh, run_id, cfg.curate)}
         report_task(wh, run_id, chart_path=_chart_path(wh))
         return out
 
@@ -144,7 +145,7 @@ def eval_flow(training_run_id: str | None = None, recipe: str = "quickstart", wa
     wh = _open(warehouse)
     with tracked_run(wh, "evaluate", cfg.name) as run_id:
         register_inputs(wh, inputs, run_id)  # the eval prompts, e.g. a public set no other flow registered
-        return evaluate(wh, cfg.eval, cfg.train.base_model, training_run_id, cfg.teacher, run_id)
+        return evaluate(wh, cfg.eval, cfg.train.base_model, training_run_id, cfg.teacher, run_id, cfg.verify)
 
 
 def totals(wh: Warehouse, cfg: Recipe) -> dict:

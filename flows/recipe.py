@@ -29,6 +29,7 @@ from generators.templates import Prompt, Template, load_template, render_prompts
 from training.config import TrainConfig
 from training.methods import METHODS
 from training.methods.sft import SFTConfig
+from verifiers import verifier_for
 from warehouse.snapshot_spec import SnapshotSpec
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
@@ -50,6 +51,7 @@ class Recipe:
     snapshot: SnapshotSpec = SnapshotSpec()
     train: TrainConfig = SFTConfig()
     eval: EvalConfig = EvalConfig()
+    verify: dict[str, dict[str, Any]] = field(default_factory=dict)  # domain -> its verifier's options
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def teacher_for(self, domain: str) -> TeacherConfig:
@@ -85,7 +87,7 @@ class Inputs:
 
 SECTIONS = {"teacher": TeacherConfig, "budget": BudgetConfig, "curate": CurationConfig, "snapshot": SnapshotSpec,
             "train": TrainConfig, "eval": EvalConfig}
-TOP_KEYS = {"name", "seeds", "templates", "max_prompts", "teachers", "prices", "synthesis", *SECTIONS}
+TOP_KEYS = {"name", "seeds", "templates", "max_prompts", "teachers", "prices", "synthesis", "verify", *SECTIONS}
 NO_KEYS_FIX = ("export the key in an environment variable and set `api_key_env: NAME`, or store it in a "
                "Prefect Secret block and set `api_key_secret: BLOCK`")
 
@@ -158,7 +160,8 @@ def load_recipe(name_or_path: str) -> Recipe:
         name=str(raw.get("name", path.stem)), source=str(path),
         seeds=[p if str(p).startswith(PUBLIC) else str(_resolve(base, p)) for p in _as_list(raw["seeds"])],
         templates={d: str(_resolve(base, p)) for d, p in dict(raw["templates"]).items()},
-        max_prompts=max_prompts, routes=routes, prices=prices, synthesis=synthesis, raw=raw, **sections,
+        max_prompts=max_prompts, routes=routes, prices=prices, synthesis=synthesis, raw=raw,
+        verify=_verify_options(path, raw.get("verify")), **sections,
     )
 
 
@@ -240,6 +243,24 @@ def _check_unique_ids(seeds: list[Seed]) -> None:
                              f"seed id {s.seed_id!r} also used at {other.source_file}:{other.source_line}",
                              "seed ids must be unique across all seed files")
         first[s.seed_id] = s
+
+
+def _verify_options(path: Path, values: Any) -> dict[str, dict[str, Any]]:
+    """`verify: {domain: {option: value}}`, each domain's options tried on its verifier now (e.g.
+    `math: {decimal_approx: true}`; verifiers/math/verifier.py lists the math options and their defaults)."""
+    if values is None:
+        return {}
+    if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
+        raise InputError(path, _line_of(path, "verify"), "`verify:` must map a domain to its verifier's options",
+                         "e.g. `verify: {math: {decimal_approx: true}}`")
+    for domain, options in values.items():
+        try:
+            verifier_for(str(domain), **options)
+        except (TypeError, ValueError) as exc:
+            key = next((k for k in options if re.search(rf"\b{re.escape(k)}\b", str(exc))), None)
+            raise InputError(path, _line_of(path, key or str(domain)), f"invalid `verify.{domain}`: {exc}",
+                             "see the verifier's docstring for its options (verifiers/math/verifier.py)") from None
+    return {str(d): dict(o) for d, o in values.items()}
 
 
 def _train_class(path: Path, values: Any) -> type[TrainConfig]:

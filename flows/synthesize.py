@@ -50,16 +50,16 @@ def write_problems(wh: Warehouse, recipe: Recipe, inputs: Inputs, run_id: str, b
 def label_problems(wh: Warehouse, recipe: Recipe, run_id: str) -> dict:
     """Self-consistency labels for synthesized prompts whose k solutions are all stored."""
     cfg = recipe.synthesis
-    stats = synthesis.label_problems(wh, recipe.teacher_for, cfg.solutions, cfg.min_agreement, _same_answer,
+
+    def same_answer(domain: str) -> Callable[[str, str], bool]:
+        """Two extracted answers agree when the domain's verifier passes one boxed against the other."""
+        verifier = verifier_for(domain, **recipe.verify.get(domain, {}))
+        return lambda a, b: verifier.verify(f"\\boxed{{{a}}}", b).passed
+
+    stats = synthesis.label_problems(wh, recipe.teacher_for, cfg.solutions, cfg.min_agreement, same_answer,
                                      _final_answer, run_id)
     get_run_logger().info("synthesis: %(labelled)d problems labelled, %(accepted)d reached the agreement", stats)
     return stats
-
-
-def _same_answer(domain: str) -> Callable[[str, str], bool]:
-    """Two extracted answers agree when the domain's verifier passes one boxed against the other."""
-    verifier = verifier_for(domain)
-    return lambda a, b: verifier.verify(f"\\boxed{{{a}}}", b).passed
 
 
 def _final_answer(text: str) -> str | None:

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from flows.deployments import load_deployments
@@ -81,3 +83,19 @@ def test_unknown_train_method_names_the_line_and_the_known_ones(tmp_path):
 def test_a_method_config_refuses_fields_it_does_not_have(tmp_path):
     with pytest.raises(InputError, match="unknown key `train.temperature_kd`"):
         load_recipe(_recipe_with_train(tmp_path, "  method: sft\n  temperature_kd: 2.0\n"))
+
+
+def test_verify_options_are_validated_and_a_changed_policy_is_a_new_verifier_version(tmp_path):
+    from verifiers import verifier_for
+
+    recipe = _recipe_with_train(tmp_path, "  method: sft\n")
+    path = Path(recipe)
+    path.write_text(path.read_text() + "verify:\n  math:\n    decimal_approx: true\n")
+    assert load_recipe(recipe).verify == {"math": {"decimal_approx": True}}
+    approx = verifier_for("math", **load_recipe(recipe).verify["math"])
+    assert approx.version != verifier_for("math").version, "verdicts under another policy are told apart"
+    assert approx.verify("0.3333333", "1/3").passed and not verifier_for("math").verify("0.3333333", "1/3").passed
+    path.write_text(path.read_text().replace("decimal_approx: true", "decimal_aprox: true"))
+    with pytest.raises(InputError) as err:
+        load_recipe(recipe)
+    assert err.value.line == 8 and "decimal_aprox" in err.value.problem

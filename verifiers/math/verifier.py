@@ -12,6 +12,8 @@ Options (policy questions a recipe decides; see `library` for what each does):
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from verifiers.base import Verdict
 from verifiers.math.check import NAME, VERSION
 from verifiers.math.pool import run_batch
@@ -30,10 +32,16 @@ class MathVerifier:
         decimal_approx: bool = False,
         decimal_comma: bool = True,
     ):
+        for name, value in (("decimal_approx", decimal_approx), ("decimal_comma", decimal_comma)):
+            if not isinstance(value, bool):
+                raise ValueError(f"math verifier option {name} must be true or false, got {value!r}")
         self.timeout_s = timeout_s
         self.workers = workers
-        self.decimal_approx = bool(decimal_approx)
-        self.decimal_comma = bool(decimal_comma)
+        self.decimal_approx, self.decimal_comma = decimal_approx, decimal_comma
+        # verdicts under non-default options are told apart (and a change of options re-verifies)
+        changed = [f"{k}={v}" for k, v, default in (("decimal_approx", decimal_approx, False),
+                                                     ("decimal_comma", decimal_comma, True)) if v != default]
+        self.version = "+".join([VERSION, *changed])
 
     def verify(self, response: str, reference: str) -> Verdict:
         return self.verify_batch([(response, reference)], timeout_s=self.timeout_s, workers=1)[0]
@@ -50,4 +58,7 @@ class MathVerifier:
             raise ValueError("timeout_s must be positive")
         pairs = [("" if r is None else str(r), "" if f is None else str(f)) for r, f in pairs]
         options = (self.decimal_approx, self.decimal_comma)
-        return run_batch(pairs, float(timeout_s), workers if workers is not None else self.workers, options)
+        verdicts = run_batch(pairs, float(timeout_s), workers if workers is not None else self.workers, options)
+        if self.version == VERSION:
+            return verdicts
+        return [replace(v, version=self.version) for v in verdicts]
