@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -46,7 +47,11 @@ def _wait_for(srv, successes: int, proc: subprocess.Popen | None = None, timeout
         time.sleep(0.05)
 
 
-def test_kill_9_while_waiting_for_the_lock_loses_nothing_and_pays_only_in_flight_twice(tmp_path, prefect_api):
+@pytest.mark.parametrize("phase", ["before", "during", "after"])
+def test_kill_9_before_during_or_after_a_lock_wait_loses_nothing_and_pays_only_in_flight_twice(
+        tmp_path, prefect_api, phase):
+    """A reader takes the warehouse at 40 answers (not at all `before`) and lets go at 200 (`after`) or
+    never (`during`); the run is killed with -9 at 300 of 400 answers."""
     from prefect.settings import PREFECT_API_URL
 
     with spawn_server(latency_s=0.05) as srv:
@@ -58,8 +63,13 @@ def test_kill_9_while_waiting_for_the_lock_loses_nothing_and_pays_only_in_flight
                                 start_new_session=True)
         holder = None
         try:
-            _wait_for(srv, 40, proc)
-            holder = _hold(db, 600)  # the writer now waits; answers keep arriving
+            if phase != "before":
+                _wait_for(srv, 40, proc)
+                holder = _hold(db, 600)  # the writer now waits; answers keep arriving
+            if phase == "after":
+                _wait_for(srv, 200, proc)
+                holder.kill()  # the reader lets go: the writer catches up
+                holder.wait()
             _wait_for(srv, 300, proc)
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
