@@ -48,4 +48,4 @@ bench: install
 	$(BIN)/python bench/humaneval_sandbox.py
 
 clean:
-	rm -rf $(VENV) .venv-vllm warehouse.duckdb warehouse.duckdb.journal runs .pytest_cache
+	rm -rf $(VENV) .venv-vllm warehouse.duckdb warehouse.duckdb.journal warehouse.duckdb.leases warehouse.report.svg runs .pytest_cache

@@ -178,7 +178,6 @@ def _validate(recipe: str, teacher_calls: bool = True, evaluates: bool = False) 
         check_credentials(cfg)
 
 
-
 def _recipe_lease(recipe: str, warehouse: str | None):
     """The recipe's lease on the warehouse, taken before Prefect starts: a second run refuses in one line."""
     from flows.recipe import load_recipe
