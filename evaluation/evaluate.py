@@ -3,13 +3,17 @@
 Each model answers greedily and the same verifier that filtered the training
 data scores the answers. One `evaluations` row per model (accuracy, mean
 latency), one `evaluation_items` row per prompt and one `evaluation_metrics`
-row per registered metric (`evaluation.metrics.METRICS`). An evaluation's id is
+row per registered metric (`evaluation.metrics.METRICS`: accuracy with its 95% Wilson interval, and for
+the student retention, speedup and exact McNemar tests against base and teacher on the same items), computed
+once every contestant is recorded, so comparisons see their peers. An evaluation's id is
 derived from what decides its outcome, so a rerun reuses finished rows. Two
 roles that decode identically (the embedded teacher *is* the base student)
 share one set of answers, and the row says so in `details.same_outputs_as`.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from evaluation.answering import answer, scored_items
 from evaluation.config import EvalConfig
@@ -31,14 +35,15 @@ def evaluate(wh: Warehouse, players: list[Contestant], cfg: EvalConfig, run_id: 
         raise ValueError(f"no {cfg.split!r} prompts with references in the warehouse: run generate first")
     prompt_ids = [p["prompt_id"] for p in prompts]
     answered: dict[str, tuple[str, list[str]]] = {}  # decode key -> (role, responses)
-    results = []
+    done: list[tuple[dict, Scored]] = []
     for player in players:
         key = player.decode_key(cfg)
         evaluation_id = stable_id(player.role, key, player.training_run_id, prompt_ids,
                                   *([verify_options] if verify_options else []))
         existing = store.find_evaluation(wh, evaluation_id)
         if existing:
-            results.append(_reuse(wh, existing, prompts))
+            items = store.evaluation_items(wh, evaluation_id)
+            done.append((existing, Scored(existing["role"], prompts, items, existing["mean_latency_s"])))
             continue
         shared_with, latency = None, None
         if key in answered:
@@ -46,14 +51,16 @@ def evaluate(wh: Warehouse, players: list[Contestant], cfg: EvalConfig, run_id: 
         else:
             responses, latency = answer(player, prompts, cfg)
             answered[key] = (player.role, responses)
-        results.append(_record(wh, evaluation_id, player, prompts, responses, latency, shared_with, cfg, run_id,
-                               verify_options or {}))
-    return results
+        done.append(_record(wh, evaluation_id, player, prompts, responses, latency, shared_with, cfg, run_id,
+                            verify_options or {}))
+    peers = {scored.role: scored for _, scored in done}
+    return [_complete(wh, row, replace(scored, peers=peers)) for row, scored in done]
 
 
 def _record(wh: Warehouse, evaluation_id: str, player: Contestant, prompts: list[dict], responses: list[str],
             latency: float | None, shared_with: str | None, cfg: EvalConfig, run_id: str,
-            verify_options: dict[str, dict]) -> dict:
+            verify_options: dict[str, dict]) -> tuple[dict, Scored]:
+    """Score and store one contestant's answers (with the metrics that need no peer); its row and Scored."""
     items = scored_items(evaluation_id, prompts, responses, verify_options)
     scored = Scored(player.role, prompts, items, latency)
     metrics = compute_metrics(scored)
@@ -65,16 +72,17 @@ def _record(wh: Warehouse, evaluation_id: str, player: Contestant, prompts: list
            "n": len(items), "correct": sum(i["passed"] for i in items), "accuracy": Accuracy().compute(scored),
            "mean_latency_s": latency, "details": details, "run_id": run_id, "created_at": now()}
     store.record_evaluation(wh, row, items, metrics)
-    return {**row, "metrics": metrics}
+    return row, scored
 
 
-def _reuse(wh: Warehouse, row: dict, prompts: list[dict]) -> dict:
-    """A finished evaluation as recorded; metrics registered since are computed from its stored items."""
+def _complete(wh: Warehouse, row: dict, scored: Scored) -> dict:
+    """The row with every registered metric: those not stored yet (registered since) or stored as NULL (a
+    peer contestant was missing then) are computed now, with this run's peers, from the stored items."""
     stored = store.metric_values(wh, row["evaluation_id"])
-    missing = [name for name in METRICS if name not in stored]
-    if missing:
-        items = store.evaluation_items(wh, row["evaluation_id"])
-        added = compute_metrics(Scored(row["role"], prompts, items, row["mean_latency_s"]), missing)
-        store.add_metric_values(wh, row["evaluation_id"], added)
-        stored.update(added)
+    todo = [name for name in METRICS if stored.get(name) is None]
+    if todo:
+        fresh = compute_metrics(scored, todo)
+        changed = {k: v for k, v in fresh.items() if k not in stored or v is not None}
+        store.set_metric_values(wh, row["evaluation_id"], changed)
+        stored.update(changed)
     return {**row, "metrics": {name: stored[name] for name in METRICS}}

@@ -13,11 +13,10 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from flows.cli_snapshot import snapshot_app
 from flows.errors import friendly
-from flows.summary import print_summary
+from flows.summary import eval_table, print_summary
 
 # Exit codes: 0 done; 2 bad input or an expected error (one line on stderr, nothing spent); 3 the run completed
 # but some teacher requests failed their last attempt (they stay pending: rerun to retry).
@@ -107,10 +106,7 @@ def eval_(training_run: Annotated[str | None, typer.Option(help="training run id
     from flows.factory import eval_flow
 
     rows = eval_flow(training_run_id=training_run, recipe=recipe, warehouse=warehouse)
-    table = Table("role", "model", "correct", "accuracy")
-    for r in rows:
-        table.add_row(r["role"], r["model"], f"{r['correct']}/{r['n']}", f"{100 * r['accuracy']:.1f}%")
-    console.print(table)
+    console.print(eval_table(rows))
 
 
 @app.command()

@@ -81,3 +81,22 @@ def _cell(value) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value)
     return str(value)
+
+
+def eval_table(rows: list[dict]) -> Table:
+    """Accuracy with its 95% Wilson interval per contestant; for the student, retention, speedup and the
+    exact McNemar p-values against base and teacher on the same items."""
+    table = Table("role", "model", "correct", "accuracy", "95% CI", "retention", "speedup", "p vs base",
+                  "p vs teacher", title="evaluation (p: exact McNemar on the same items)")
+    for r in rows:
+        m = r.get("metrics", {})
+        ci = (f"{100 * m['accuracy_ci_low']:.1f}-{100 * m['accuracy_ci_high']:.1f}%"
+              if m.get("accuracy_ci_low") is not None else "")
+        table.add_row(r["role"], r["model"], f"{r['correct']}/{r['n']}", f"{100 * r['accuracy']:.1f}%", ci,
+                      _fmt(m.get("retention"), ".2f"), _fmt(m.get("speedup"), ".1f", "x"),
+                      _fmt(m.get("p_vs_base"), ".3f"), _fmt(m.get("p_vs_teacher"), ".3f"))
+    return table
+
+
+def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
+    return "" if value is None else f"{format(value, spec)}{suffix}"

@@ -48,9 +48,16 @@ def record_evaluation(wh: Warehouse, row: dict, items: list[dict], metrics: Mapp
         wh.insert("evaluation_metrics", _metric_rows(row["evaluation_id"], metrics), con=con)
 
 
-def add_metric_values(wh: Warehouse, evaluation_id: str, metrics: Mapping[str, float | None]) -> int:
-    """Store values of metrics registered after the evaluation was recorded; existing values are kept."""
-    return wh.insert("evaluation_metrics", _metric_rows(evaluation_id, metrics))
+def set_metric_values(wh: Warehouse, evaluation_id: str, metrics: Mapping[str, float | None]) -> None:
+    """Store metric values, replacing what is stored under those names (a NULL from a run that lacked a peer
+    contestant, or nothing: a metric registered after the evaluation was recorded)."""
+    rows = _metric_rows(evaluation_id, metrics)
+    if not rows:
+        return
+    with wh.transaction() as con:
+        con.executemany("INSERT OR REPLACE INTO evaluation_metrics (evaluation_id, metric, value, created_at) "
+                        "VALUES (?, ?, ?, ?)", [[r["evaluation_id"], r["metric"], r["value"], r["created_at"]]
+                                                for r in rows])
 
 
 def _metric_rows(evaluation_id: str, metrics: Mapping[str, float | None]) -> list[dict]:

@@ -12,9 +12,17 @@ from __future__ import annotations
 
 from evaluation.metrics.accuracy import Accuracy
 from evaluation.metrics.base import Metric, Scored
+from evaluation.metrics.compare import PairedTest, Retention, Speedup
+from evaluation.metrics.interval import AccuracyHigh, AccuracyLow
 
 METRICS: dict[str, Metric] = {
     "accuracy": Accuracy(),
+    "accuracy_ci_low": AccuracyLow(),
+    "accuracy_ci_high": AccuracyHigh(),
+    "retention": Retention(),
+    "speedup": Speedup(),
+    "p_vs_base": PairedTest("base"),
+    "p_vs_teacher": PairedTest("teacher"),
 }
 
 

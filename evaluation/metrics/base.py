@@ -6,20 +6,19 @@ computed once per contestant from that contestant's scored answers. It gets one
 prompts' domains for per-domain accuracy, latencies for tokens/s) reads a field
 and no other metric's signature changes when a field is added.
 
-How issue 14's metrics fit: per-model ones (a Wilson bound, pass@k, per-domain
-accuracy) are plain `Metric`s. Ones that compare two contestants (retention =
-student / teacher accuracy, speedup = teacher / student latency, forgetting =
-student vs base) need the other contestant's `Scored`; they grow as a second
-pass once every contestant is recorded, with `Scored` gaining the peers by role,
-and their values stored with `warehouse.evaluations.add_metric_values`, the same
-path that back-fills a metric registered after an evaluation was recorded.
+Metrics that compare contestants (retention, speedup, paired tests: `compare.py`)
+read the others through `Scored.peers` (by role). `evaluation.evaluate` records every
+contestant first, then computes the metrics with the peers in place; a value stored
+as NULL because a peer was missing is computed again on a run that has it, and a
+metric registered after an evaluation was recorded is computed from its stored items.
 Values land in the long `evaluation_metrics` table, so a new metric is new rows,
 never a migration.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -31,6 +30,7 @@ class Scored:
     prompts: list[dict]  # prompt_id, text, reference, domain; in prompt_id order
     items: list[dict]  # `evaluation_items` rows aligned with `prompts`: prompt_id, response, passed, reason, extracted
     mean_latency_s: float | None  # None when the answers were shared with another role and not timed again
+    peers: Mapping[str, Scored] = field(default_factory=dict)  # the run's other contestants, by role
 
 
 class Metric(Protocol):

@@ -30,7 +30,7 @@ def test_accuracy_is_the_share_of_passed_items():
              enumerate([True, False, True, True])]
     assert Accuracy().compute(Scored("base", [], items, None)) == 0.75
     assert Accuracy().compute(Scored("base", [], [], None)) is None, "no items, no accuracy"
-    assert list(METRICS) == ["accuracy"]
+    assert list(METRICS)[0] == "accuracy"
     assert all(name == metric.name for name, metric in METRICS.items()), "stored under the name it gives"
 
 
@@ -41,6 +41,8 @@ def scripted(wh, monkeypatch) -> Contestant:
         add_prompt(wh, f"e{i}", split="eval", reference=str(i))
     monkeypatch.setitem(BACKENDS, "scripted", lambda cfg: ScriptedTeacher(cfg, SCRIPT))
     monkeypatch.setattr(ScriptedTeacher, "history", [])
+    for name in [n for n in METRICS if n != "accuracy"]:  # these tests register their own beside accuracy
+        monkeypatch.delitem(METRICS, name)
     config = TeacherConfig(backend="scripted", model="toy")
     return Contestant("teacher", config, teacher_id=config.teacher_id)
 
@@ -70,3 +72,38 @@ def test_a_metric_registered_later_is_computed_from_stored_items(wh, scripted, m
     assert again["metrics"] == {"accuracy": 0.25, "boxed": 0.5}
     assert stored_metrics(wh, first["evaluation_id"]) == {"accuracy": 0.25, "boxed": 0.5}
     assert wh.scalar("SELECT count(*) FROM evaluations") == 1
+
+
+def test_wilson_interval_matches_the_textbook_values():
+    from evaluation.metrics.interval import wilson
+
+    low, high = wilson(7, 60)
+    # scipy.stats.binomtest(7, 60).proportion_ci(method="wilson") gives 0.05768, 0.22179
+    assert (round(low, 4), round(high, 4)) == (0.0577, 0.2218)
+    assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == pytest.approx(1.0)
+    assert wilson(30, 60)[0] < 0.5 < wilson(30, 60)[1]
+
+
+def test_exact_mcnemar_on_discordant_pairs():
+    from evaluation.metrics.compare import mcnemar_exact
+
+    assert mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(5, 0) == 2 / 32  # all five discordant items go one way: 2 * 0.5^5
+    assert mcnemar_exact(3, 3) == 1.0
+    assert mcnemar_exact(8, 1) == mcnemar_exact(1, 8) == 2 * (1 + 9) / 512  # = scipy binomtest(1, 9).pvalue
+
+
+def test_student_metrics_compare_it_with_its_peers_on_the_same_items():
+    rows = lambda passed: [{"prompt_id": f"p{i}", "passed": p} for i, p in enumerate(passed)]  # noqa: E731
+    base = Scored("base", [], rows([True, False, False, False, False, False]), 2.0)
+    teacher = Scored("teacher", [], rows([True, True, True, False, True, False]), 3.0)
+    student = Scored("student", [], rows([True, True, False, True, True, True]), 1.0,
+                     peers={"base": base, "teacher": teacher})
+    got = {name: metric.compute(student) for name, metric in METRICS.items()}
+    assert got["accuracy"] == 5 / 6 and got["retention"] == (5 / 6) / (4 / 6) and got["speedup"] == 3.0
+    assert got["p_vs_base"] == 2 * 1 / 16, "4 items only the student got, none only the base: 2 * 0.5^4"
+    assert got["p_vs_teacher"] == 1.0, "2 one way, 1 the other"
+    assert got["accuracy_ci_low"] < 5 / 6 < got["accuracy_ci_high"]
+    alone = Scored("student", [], student.items, 1.0)
+    assert all(METRICS[n].compute(alone) is None for n in ("retention", "speedup", "p_vs_base", "p_vs_teacher"))
+    assert METRICS["retention"].compute(Scored("teacher", [], teacher.items, 3.0, peers=student.peers)) is None
