@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from training.config import TrainConfig
-from training.methods import sft
+from training.methods import kd, sft
 
 
 class Method(NamedTuple):
@@ -25,5 +25,6 @@ class Method(NamedTuple):
 
 METHODS: dict[str, Method] = {
     "sft": Method(sft.SFTConfig, sft.fit),
+    "kd": Method(kd.KDConfig, kd.fit),
 }
 

@@ -1,0 +1,93 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.training.test_sft import make_snapshot
+from training.methods.kd import KDConfig
+from training.run import train
+
+
+def _tiny_sibling(tiny_model: str, out: Path, seed: int, extra_tokens: int = 0) -> str:
+    """Another tiny Llama beside `tiny_model`: other weights (seed), and `extra_tokens` more in its vocabulary."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    if extra_tokens:
+        tokenizer.add_tokens([f"<extra_{i}>" for i in range(extra_tokens)])
+    config = LlamaConfig.from_pretrained(tiny_model)
+    config.vocab_size = len(tokenizer)
+    torch.manual_seed(seed)
+    LlamaForCausalLM(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return str(out)
+
+
+def _kd(tiny_model: str, tmp_path: Path, **overrides) -> KDConfig:
+    values = {"base_model": tiny_model, "max_steps": 2, "batch_size": 2, "learning_rate": 1e-2, "top_k": 5,
+              "output_root": str(tmp_path / "runs")} | overrides
+    return KDConfig(**values)
+
+
+def _changed(before: dict, after: dict) -> list[str]:
+    return [k for k in before if not torch.equal(before[k], after[k])]
+
+
+def test_full_kd_with_the_model_as_its_own_teacher_changes_the_weights_and_records_the_run(wh, tiny_model, tmp_path):
+    result = train(wh, make_snapshot(wh), _kd(tiny_model, tmp_path, lora=False), run_id="r")
+    before = load_file(Path(tiny_model) / "model.safetensors")
+    after = load_file(Path(result["output_dir"]) / "model.safetensors")
+    assert len(_changed(before, after)) >= len(before) // 2
+    row = wh.query("SELECT * FROM training_runs")[0]
+    config = json.loads(row["config"])
+    assert (row["status"], row["steps"]) == ("completed", 2)
+    assert config["method"] == "kd" and config["teacher_model"] == tiny_model and config["temperature"] == 2.0
+    logged = [entry for entry in json.loads(row["metrics"])["log_history"] if "kd_loss" in entry]
+    assert logged and logged[0]["kd_loss"] == pytest.approx(0.0, abs=1e-5), "student = teacher at step 1"
+    assert logged[0]["ce_loss"] > 0
+    assert result["tokens_per_second"] > 0 and result["ce_loss"] > 0
+
+
+def test_lora_kd_moves_the_adapters(wh, tiny_model, tmp_path):
+    result = train(wh, make_snapshot(wh), _kd(tiny_model, tmp_path, lora=True, lora_r=4, beta=0.5), run_id="r")
+    adapter = load_file(Path(result["output_dir"]) / "adapter_model.safetensors")
+    lora_b = [v for k, v in adapter.items() if "lora_B" in k]
+    assert lora_b and any(v.abs().sum() > 0 for v in lora_b), "LoRA B starts at zero; training must move it"
+    assert json.loads(wh.query("SELECT config FROM training_runs")[0]["config"])["beta"] == 0.5
+
+
+def test_pure_kd_trains_toward_another_teacher(wh, tiny_model, tmp_path):
+    teacher = _tiny_sibling(tiny_model, tmp_path / "teacher", seed=1)
+    cfg = _kd(tiny_model, tmp_path, lora=False, alpha=1.0, teacher_model=teacher, max_steps=3)
+    result = train(wh, make_snapshot(wh), cfg, run_id="r")
+    before = load_file(Path(tiny_model) / "model.safetensors")
+    after = load_file(Path(result["output_dir"]) / "model.safetensors")
+    assert len(_changed(before, after)) >= len(before) // 2
+    logged = [entry for entry in result["log_history"] if "kd_loss" in entry]
+    first = logged[0]
+    assert first["kd_loss"] > 0, "a different teacher: the KD term is positive"
+    assert first["loss"] == pytest.approx(first["kd_loss"], rel=1e-3), "alpha = 1: the loss is KD alone"
+
+
+def test_a_teacher_with_another_vocabulary_is_refused_before_training_naming_both(wh, tiny_model, tmp_path):
+    teacher = _tiny_sibling(tiny_model, tmp_path / "teacher", seed=1, extra_tokens=3)
+    with pytest.raises(ValueError) as err:
+        train(wh, make_snapshot(wh), _kd(tiny_model, tmp_path, teacher_model=teacher), run_id="r")
+    message = str(err.value)
+    assert "\n" not in message and teacher in message and tiny_model in message
+    assert "49,155 tokens" in message and "49,152 tokens" in message
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*.safetensors"))
+    assert wh.scalar("SELECT status FROM training_runs") == "failed"
+
+
+@pytest.mark.parametrize("field,value", [("temperature", 0.5), ("temperature", 11.0), ("alpha", 1.5),
+                                         ("top_k", 0), ("beta", -0.1), ("method", "sft")])
+def test_kd_config_checks_its_fields(field, value):
+    with pytest.raises(ValueError, match=field):
+        KDConfig(**{field: value})
+
+
+def test_the_teacher_defaults_to_the_base_model():
+    assert KDConfig(base_model="runs/x/final").teacher_model == "runs/x/final"
