@@ -279,14 +279,14 @@ def _section(path: Path, name: str, cls: type, values: Any):
     unknown = set(values) - known
     if unknown:
         key = sorted(unknown)[0]
-        raise InputError(path, _line_of(path, key), f"unknown key `{name}.{key}`",
+        raise InputError(path, _line_of(path, key, name), f"unknown key `{name}.{key}`",
                          f"`{name}` takes: {', '.join(sorted(known))}")
     _check_types(path, name, cls, values)
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
         mentioned = [k for k in values if re.search(rf"\b{re.escape(k)}\b", str(exc))]
-        line = (_line_of(path, mentioned[0]) if mentioned else None) or _line_of(path, name)
+        line = (_line_of(path, mentioned[0], name) if mentioned else None) or _line_of(path, name)
         raise InputError(path, line, f"invalid `{name}`: {exc}", "check the values' types and ranges") from None
 
 
@@ -305,7 +305,7 @@ def _check_types(path: Path, name: str, cls: type, values: dict) -> None:
         if not all(k in _KINDS for k in kinds) or _fits(value, kinds, type(None) in args):
             continue
         expected = " or ".join(_KINDS[k] for k in kinds) + (" or null" if type(None) in args else "")
-        raise InputError(path, _line_of(path, key), f"`{name}.{key}` must be {expected}, got {value!r}",
+        raise InputError(path, _line_of(path, key, name), f"`{name}.{key}` must be {expected}, got {value!r}",
                          f"write `{key}:` as {expected}")
 
 
@@ -321,11 +321,20 @@ def _fits(value: Any, kinds: list[type], optional: bool) -> bool:
     return str in kinds and isinstance(value, (str, date, datetime))
 
 
-def _line_of(path: Path, key: str) -> int | None:
-    for i, text in enumerate(read_utf8(path).splitlines(), start=1):
-        if text.lstrip().startswith(f"{key}:"):
-            return i
-    return None
+def _line_of(path: Path, key: str, section: str | None = None) -> int | None:
+    """The line of `key:`, looked for first inside the top-level `section:` (so `train.temperature` is not
+    reported at `teacher.temperature`), else anywhere."""
+    lines = read_utf8(path).splitlines()
+    if section:
+        top = section.split(".")[0]
+        start = next((i for i, t in enumerate(lines) if t.startswith(f"{top}:")), None)
+        if start is not None:
+            end = next((i for i in range(start + 1, len(lines)) if lines[i][:1].strip() and lines[i][0] != "#"),
+                       len(lines))
+            inside = [i for i in range(start, end) if lines[i].lstrip().startswith(f"{key}:")]
+            if inside:
+                return inside[0] + 1
+    return next((i for i, t in enumerate(lines, start=1) if t.lstrip().startswith(f"{key}:")), None)
 
 
 def _as_list(value: Any) -> list:

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,15 @@ def test_verify_options_are_validated_and_a_changed_policy_is_a_new_verifier_ver
     with pytest.raises(InputError) as err:
         load_recipe(recipe)
     assert err.value.line == 8 and "decimal_aprox" in err.value.problem
+
+
+def test_a_bad_field_is_reported_at_its_own_section_line_not_at_a_namesake(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    text = (ROOT / "recipes/kd.yaml").read_text()
+    assert "  temperature:" in text.split("\ntrain:\n")[0], "the teacher has its own temperature"
+    head, train = text.split("\ntrain:\n")
+    recipe.write_text(head + "\ntrain:\n" + re.sub(r"  temperature: [0-9.]+", "  temperature: 50", train, count=1))
+    with pytest.raises(InputError) as err:
+        load_recipe(str(recipe))
+    lines = recipe.read_text().splitlines()
+    assert lines[err.value.line - 1].startswith("  temperature: 50") and "temperature" in err.value.problem
