@@ -88,12 +88,17 @@ def curate(recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> None
 @app.command()
 @friendly
 def train(snapshot: Annotated[str, typer.Argument(help="snapshot name or id")], recipe: Recipe_ = "quickstart",
+          method: Annotated[str | None, typer.Option(
+              help="training method (sft | kd); default: the recipe's train.method")] = None,
           warehouse: Warehouse_ = None) -> None:
     """Fine-tune the student on a snapshot with the recipe's `train:` settings."""
     _validate(recipe, teacher_calls=False)
     from flows.factory import train_flow
+    from training.methods import METHODS
 
-    result = train_flow(snapshot_name=snapshot, recipe=recipe, warehouse=warehouse)
+    if method is not None and method not in METHODS:
+        raise typer.BadParameter(f"unknown method {method!r}; use one of: {', '.join(sorted(METHODS))}")
+    result = train_flow(snapshot_name=snapshot, recipe=recipe, warehouse=warehouse, method=method)
     console.print_json(data={k: v for k, v in result.items() if k != "log_history"}, default=str)
 
 

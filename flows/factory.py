@@ -25,6 +25,7 @@ from flows.synthesize import label_problems, write_problems
 from flows.train import train
 from flows.verify import verify
 from generators.teachers import Budget
+from training.methods import with_method
 from warehouse import quality
 from warehouse.db import Warehouse
 from warehouse.lease import lease
@@ -131,11 +132,14 @@ def snapshot_flow(spec: dict, warehouse: str | None = None, default_name: str = 
 
 
 @flow(name="train")
-def train_flow(snapshot_name: str, recipe: str = "quickstart", warehouse: str | None = None) -> dict:
+def train_flow(snapshot_name: str, recipe: str = "quickstart", warehouse: str | None = None,
+               method: str | None = None) -> dict:
+    """Train on a snapshot with the recipe's `train:` settings; `method` (sft | kd) overrides its method."""
     cfg = load_recipe(recipe)
+    settings = with_method(cfg.train, method) if method else cfg.train
     wh = _open(warehouse)
-    with tracked_run(wh, "train", cfg.name, {"train": asdict(cfg.train)}) as run_id:
-        return train(wh, snapshot_name, cfg.train, run_id)
+    with tracked_run(wh, "train", cfg.name, {"train": asdict(settings)}) as run_id:
+        return train(wh, snapshot_name, settings, run_id)
 
 
 @flow(name="evaluate")

@@ -67,3 +67,10 @@ def test_unknown_backend_is_rejected_before_any_work(tmp_path):
     result = runner.invoke(app, ["generate", "-r", str(recipe), "-w", str(tmp_path / "w.duckdb")])
     assert result.exit_code == 2
     assert "unknown teacher backend 'telepathy'" in result.output
+
+
+def test_train_refuses_an_unknown_method_before_anything_runs(tmp_path):
+    db = tmp_path / "w.duckdb"
+    result = runner.invoke(app, ["train", "some-snapshot", "--method", "telepathy", "-w", str(db)])
+    assert result.exit_code == 2 and "unknown method 'telepathy'" in result.output and "kd" in result.output
+    assert not db.exists()

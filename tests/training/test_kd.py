@@ -91,3 +91,19 @@ def test_kd_config_checks_its_fields(field, value):
 
 def test_the_teacher_defaults_to_the_base_model():
     assert KDConfig(base_model="runs/x/final").teacher_model == "runs/x/final"
+
+
+def test_with_method_keeps_the_shared_fields_and_defaults_the_rest():
+    from training.methods import with_method
+    from training.methods.kd import KDConfig
+    from training.methods.sft import SFTConfig
+
+    sft_cfg = SFTConfig(base_model="m", lora_r=4, max_steps=3, learning_rate=0.01)
+    kd_cfg = with_method(sft_cfg, "kd")
+    assert type(kd_cfg) is KDConfig and kd_cfg.method == "kd"
+    assert (kd_cfg.base_model, kd_cfg.lora_r, kd_cfg.max_steps, kd_cfg.learning_rate) == ("m", 4, 3, 0.01)
+    assert kd_cfg.temperature == KDConfig().temperature
+    back = with_method(kd_cfg, "sft")
+    assert type(back) is SFTConfig and back.identity() == {**sft_cfg.identity()}
+    with pytest.raises(ValueError, match="unknown training method 'gkd'"):
+        with_method(sft_cfg, "gkd")

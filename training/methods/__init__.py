@@ -10,6 +10,7 @@ and one line below.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,3 +29,12 @@ METHODS: dict[str, Method] = {
     "kd": Method(kd.KDConfig, kd.fit),
 }
 
+
+def with_method(cfg: TrainConfig, method: str) -> TrainConfig:
+    """`cfg` as the config of another method: the fields both have keep their values, the new method's own
+    fields take their defaults (how `distill train --method kd` trains a recipe written for sft)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown training method {method!r}; known: {', '.join(sorted(METHODS))}")
+    target = METHODS[method].config
+    shared = {f.name for f in dataclasses.fields(target)} & {f.name for f in dataclasses.fields(cfg)}
+    return target(**{**{k: getattr(cfg, k) for k in shared if k != "method"}, "method": method})
