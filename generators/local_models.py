@@ -10,9 +10,12 @@ checkpoint. transformers, TRL and vLLM all load that directory.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -70,3 +73,10 @@ def _materialise(gguf: Path, target: Path) -> None:
     tokenizer.save_pretrained(tmp)
     # save_pretrained wrote config.json early; move the directory in one rename.
     tmp.rename(target)
+
+
+def vocab_fingerprint(tokenizer: Any) -> tuple[int, str]:
+    """(number of tokens, short sha256 of the token -> id map): equal fingerprints mean equal ids per token.
+    Stored with captured logprobs and checked by logit distillation (training/methods/kd.py)."""
+    vocab = sorted(tokenizer.get_vocab().items())
+    return len(tokenizer), hashlib.sha256(json.dumps(vocab, ensure_ascii=False).encode()).hexdigest()[:12]

@@ -313,6 +313,14 @@ def m010_abandoned_requests(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE {table} ADD COLUMN abandoned_cost_usd DOUBLE DEFAULT 0.0")
 
 
+@migration
+def m011_logprob_token_ids(con: duckdb.DuckDBPyConnection) -> None:
+    # Logit distillation needs ids in the teacher's vocabulary, not only token strings (which an API gives):
+    # the sampled ids, the top-k ids per position, and which vocabulary they index (size + hash).
+    for ddl in ("token_ids INTEGER[]", "top_ids INTEGER[][]", "vocab_size INTEGER", "vocab_hash VARCHAR"):
+        con.execute(f"ALTER TABLE generation_logprobs ADD COLUMN {ddl}")
+
+
 def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply every pending migration in order, each in its own transaction; return their names."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")

@@ -10,6 +10,11 @@ copied into each batch; only the prompt turns are prefilled. On a CPU, prefill
 of a few hundred shared tokens per sequence otherwise dominates generation time.
 The prompt turns are left-padded *after* the shared prefix; the attention mask
 hides the gap and position ids follow the mask, so outputs match an uncached run.
+
+With `logprobs: k` the teacher also returns, for every generated token, its log-probability
+and the top-k token ids and log-probabilities of its own (T = 1) distribution under its full
+context, few-shot turns included, plus its vocabulary's size and hash: what white-box (logit)
+distillation needs, in the teacher's vocabulary.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
-from generators.local_models import resolve_model
+from generators.local_models import resolve_model, vocab_fingerprint
 from generators.teachers.base import Completion, Request, Teacher, TeacherConfig
 from generators.teachers.budget import Budget
 
@@ -46,6 +52,7 @@ class TransformersTeacher(Teacher):
     def __init__(self, config: TeacherConfig, adapter: str | None = None):
         super().__init__(config)
         self.model, self.tokenizer = load_causal_lm(config.model, adapter)
+        self._vocab = vocab_fingerprint(self.tokenizer)  # recorded with captured logprobs (KD checks it)
         self._prefix_text, self._prefix_cache = self._shared_prefix()
 
     def _shared_prefix(self):
@@ -84,14 +91,36 @@ class TransformersTeacher(Teacher):
         enc, cache = self._encode(texts)
         sampling = {"do_sample": True, "temperature": cfg.temperature, "top_p": cfg.top_p} if cfg.temperature > 0 \
             else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        capture = {"output_logits": True, "return_dict_in_generate": True} if cfg.logprobs else {}
         began = time.perf_counter()
         with torch.no_grad():
             out = self.model.generate(**enc, past_key_values=cache, max_new_tokens=cfg.max_tokens,
-                                      pad_token_id=tok.pad_token_id, **sampling)
+                                      pad_token_id=tok.pad_token_id, **sampling, **capture)
         latency = (time.perf_counter() - began) / len(batch)
-        new = out[:, enc["input_ids"].shape[1]:]
+        sequences = out.sequences if cfg.logprobs else out
+        new = sequences[:, enc["input_ids"].shape[1]:]
         prompt_tokens = enc["attention_mask"].sum(dim=1).tolist()
-        return [self._completion(r, row, int(p), latency) for r, row, p in zip(batch, new, prompt_tokens)]
+        done = [self._completion(r, row, int(p), latency) for r, row, p in zip(batch, new, prompt_tokens)]
+        if not cfg.logprobs:
+            return done
+        logits = torch.stack(out.logits, dim=1)  # (batch, new tokens, vocab): raw, before temperature / top-p
+        return [replace(c, logprobs=self._top_k(row, step_logits, c.completion_tokens))
+                for c, row, step_logits in zip(done, new, logits)]
+
+    def _top_k(self, ids, logits, length: int) -> dict:
+        """The teacher's own distribution (T = 1) at each generated position, under its full context (system
+        prompt and few-shot turns included): the sampled token's logprob and the top-k ids and logprobs."""
+        import torch
+
+        logprobs = torch.log_softmax(logits[:length].float(), dim=-1)
+        top = logprobs.topk(self.config.logprobs, dim=-1)
+        ids = ids[:length]
+        size, vocab_hash = self._vocab
+        return {"token_ids": ids.tolist(), "logprobs": logprobs.gather(1, ids[:, None])[:, 0].tolist(),
+                "tokens": self.tokenizer.convert_ids_to_tokens(ids.tolist()),
+                "top_ids": top.indices.tolist(), "top_logprobs": top.values.tolist(),
+                "top_tokens": [self.tokenizer.convert_ids_to_tokens(row) for row in top.indices.tolist()],
+                "vocab_size": size, "vocab_hash": vocab_hash}
 
     def _encode(self, texts: list[str]):
         """Token ids and mask for a batch, plus a copy of the prefix cache when every text starts with it."""

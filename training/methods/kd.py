@@ -29,14 +29,12 @@ labels) and KD on the same positions.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generators.local_models import resolve_model
+from generators.local_models import resolve_model, vocab_fingerprint
 from training.config import TrainConfig
 from training.methods.kd_loss import combine, topk_kd_loss
 from training.methods.sft import lora_config
@@ -72,12 +70,6 @@ class KDConfig(TrainConfig):
         if self.teacher_model is None:
             # Resolved here so the run's identity (training_runs.config) names the teacher it used.
             object.__setattr__(self, "teacher_model", self.base_model)
-
-
-def vocab_fingerprint(tokenizer: Any) -> tuple[int, str]:
-    """(number of tokens, short sha256 of the token -> id map): equal fingerprints mean equal ids per token."""
-    vocab = sorted(tokenizer.get_vocab().items())
-    return len(tokenizer), hashlib.sha256(json.dumps(vocab, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
 def check_same_vocab(teacher: str, teacher_tokenizer: Any, student: str, student_tokenizer: Any) -> None:
