@@ -55,13 +55,25 @@ def _drain(teacher: Teacher, requests: list[Request], prompt_of: dict[str, str],
            cfg: TeacherConfig, pending: generations.PendingWrites, advance: Advance) -> int:
     """Hand each batch the teacher yields to `pending`; return the completion tokens received."""
     by_key = {r.key: r for r in requests}
+    built: dict[str, dict] = {}  # rows journaled on arrival, reused for the warehouse batch
+
+    def row(c: Completion) -> dict:
+        return built.pop(c.key, None) or generation_row(c, by_key[c.key], prompt_of[c.key], cfg, run_id)
+
+    if teacher.calls_on_arrival:
+        def journal(c: Completion) -> None:  # on the teacher's receiving thread, the moment an answer arrives
+            built[c.key] = generation_row(c, by_key[c.key], prompt_of[c.key], cfg, run_id)
+            pending.journal.append("generations", [built[c.key]], sync=False)
+            if c.logprobs:
+                pending.journal.append("generation_logprobs", [logprobs_row(c)], sync=False)
+
+        teacher.on_arrival = journal
     tokens = 0
     for batch in teacher.generate(requests, budget):
         done = [c for c in batch if isinstance(c, Completion)]
-        pending.add([generation_row(c, by_key[c.key], prompt_of[c.key], cfg, run_id) for c in done],
-                    [logprobs_row(c) for c in done if c.logprobs],
+        pending.add([row(c) for c in done], [logprobs_row(c) for c in done if c.logprobs],
                     [failure_row(f, by_key[f.key], prompt_of[f.key], cfg, run_id)
-                     for f in batch if isinstance(f, Failure)])
+                     for f in batch if isinstance(f, Failure)], journaled=teacher.calls_on_arrival)
         tokens += sum(c.completion_tokens for c in done)
         advance(len(batch), tokens=tokens, errors=getattr(teacher, "errors", None),
                 spend=budget.cost_usd if budget.prices else None)

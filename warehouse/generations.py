@@ -86,9 +86,10 @@ class PendingWrites:
     """Rows received but not yet inserted: journaled the moment they arrive, inserted by a writer thread.
 
     The caller (the loop draining a teacher) never waits for the warehouse: `add` appends to the journal
-    and, every `every_s` seconds or `max_rows` rows, seals the journal segment and hands its rows to the
-    writer, which inserts them (waiting for the lock as long as the warehouse allows) and then deletes the
-    segment. If the lock never comes, answers keep going to the journal and `close` raises WarehouseLocked
+    (unless the teacher's receiving thread already did) and, every `every_s` seconds or `max_rows` rows,
+    seals the journal segment and hands the rows received since the last time to the writer, which
+    inserts them (waiting for the lock as long as the warehouse allows) and deletes each sealed segment
+    once every row in it is committed. If the lock never comes, answers keep going to the journal and `close` raises WarehouseLocked
     saying that the next run imports them. It lives here, not in generators/, because it is the storage
     half of the journal's contract (`journal.recover` is the other half) and knows nothing of teachers.
     """
@@ -107,9 +108,15 @@ class PendingWrites:
         self._writer = threading.Thread(target=self._write_batches, name="warehouse-writer", daemon=True)
         self._writer.start()
 
-    def add(self, generations: list[dict], logprobs: list[dict], failures: list[dict]) -> None:
-        self.journal.append("generations", generations)
-        self.journal.append("generation_logprobs", logprobs)
+    def add(self, generations: list[dict], logprobs: list[dict], failures: list[dict], journaled: bool = False
+            ) -> None:
+        """Take rows received; `journaled`: the teacher's receiving thread has already written them to the
+        journal (openai), else they are written now."""
+        if journaled:
+            self.journal.sync_if_due()
+        else:
+            self.journal.append("generations", generations)
+            self.journal.append("generation_logprobs", logprobs)
         self.received += len(generations)
         self.generations += generations
         self.logprobs += logprobs
@@ -135,16 +142,25 @@ class PendingWrites:
                                   f"the teacher for anything.") from self.error
 
     def _write_batches(self) -> None:
+        """Insert batches in order; delete each sealed journal segment once every row in it is committed (a
+        segment may hold answers journaled on arrival that belong to the next batch)."""
+        waiting: list = []  # sealed segments not deleted yet
+        committed: set[str] = set()
         while (batch := self._batches.get()) is not None:
             segment, generations, logprobs, failures = batch
+            waiting.append(segment)
             if self.error is None:
                 try:
                     self.stored += store_batch(self.wh, generations, logprobs, failures)
                 except WarehouseLocked as exc:
                     self.error = exc
             if self.error is not None:
-                segment.release()  # the warehouse could not be reached: the segment stays for the next run
                 continue
             self.failed += len(failures)
             self.failed_types.update(f["error_type"] for f in failures)
-            self.journal.discard(segment)
+            committed.update(g["generation_id"] for g in generations)
+            for seg in [seg for seg in waiting if seg.keys <= committed]:
+                self.journal.discard(seg)
+                waiting.remove(seg)
+        for seg in waiting:  # not all committed (the warehouse could not be reached): kept for the next run
+            seg.release()

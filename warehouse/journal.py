@@ -8,8 +8,10 @@ the moment it arrives: written to the OS at once (which survives a killed proces
 and fsynced at most `sync_every_s` later or every `sync_every_n` rows (which
 survives a power cut). Rows are inserted in batches by a writer that may wait for
 the lock while new answers keep arriving, so the journal is cut into segments:
-`seal()` closes the current one for a batch and starts the next
-(`<run_id>.<random>.jsonl`); `discard(segment)` deletes it once its batch is committed.
+`seal()` closes the current one and starts the next (`<run_id>.<random>.jsonl`);
+`discard(segment)` deletes it once every row in it is committed. A teacher that
+answers on its own thread (openai) appends each answer from the task that received
+it, so an answer is on disk before the loop that stores it has even seen it.
 
 The next run replays every segment no live process holds (each writer keeps an
 exclusive `flock` on its segments until it discards them) with INSERT OR IGNORE,
@@ -22,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -40,13 +43,14 @@ def journal_dir(wh: Warehouse) -> Path:
 
 
 class Segment:
-    """One journal file, locked by this process while it is open."""
+    """One journal file, locked by this process while it is open; `keys` are the generation ids it holds."""
 
     def __init__(self, path: Path):
         self.path = path
         self.file: IO[str] = path.open("a", encoding="utf-8")
         fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.rows = 0
+        self.keys: set[str] = set()
 
     def release(self) -> None:
         """Unlock the file and leave it for the next run to replay (even from this process)."""
@@ -69,30 +73,52 @@ class Journal:
         self.current = Segment(first if not first.exists() else self._next_path())
         self.path = self.current.path
         self._unsynced, self._synced_at = 0, time.monotonic()
+        self._lock = threading.Lock()
 
-    def append(self, table: str, rows: list[dict]) -> None:
+    def append(self, table: str, rows: list[dict], sync: bool = True) -> None:
+        """Write rows at once (thread-safe: a teacher's receiving thread may call it, with `sync=False` so
+        that an fsync never stalls its event loop; `sync_if_due` then runs from the consumer)."""
         if not rows:
             return
-        self.current.file.write("".join(json.dumps({"table": table, "row": r}, default=_iso) + "\n" for r in rows))
-        self.current.file.flush()  # in the OS now: a killed process loses nothing
-        self.current.rows += len(rows)
-        self._unsynced += len(rows)
+        text = "".join(json.dumps({"table": table, "row": r}, default=_iso) + "\n" for r in rows)
+        with self._lock:
+            self.current.file.write(text)
+            self.current.file.flush()  # in the OS now: a killed process loses nothing
+            self.current.rows += len(rows)
+            self.current.keys.update(r["generation_id"] for r in rows if "generation_id" in r)
+            self._unsynced += len(rows)
+            if sync:
+                self._sync_if_due()
+
+    def sync_if_due(self) -> None:
+        """fsync if `sync_every_n` rows or `sync_every_s` seconds have passed since the last one."""
+        with self._lock:
+            self._sync_if_due()
+
+    def _sync_if_due(self) -> None:
         if self._unsynced >= self.sync_every_n or time.monotonic() - self._synced_at >= self.sync_every_s:
-            self.sync()
+            self._sync()
 
     def sync(self) -> None:
         """fsync the current segment: on disk, not only in the OS's cache."""
+        with self._lock:
+            self._sync()
+
+    def _sync(self) -> None:
         if self._unsynced:
             os.fsync(self.current.file.fileno())
         self._unsynced, self._synced_at = 0, time.monotonic()
 
     def seal(self) -> Segment:
-        """Close the current segment to appends (its lock stays held) and start the next; return the sealed one."""
-        self.sync()
-        sealed = self.current
-        self.sealed += 1
-        self.current = Segment(self._next_path())
-        return sealed
+        """Close the current segment to appends (its lock stays held) and start the next; return the sealed one.
+        It may hold rows appended after the caller's last batch was cut: delete it only once every key in it
+        is committed (`Segment.keys`)."""
+        with self._lock:
+            self._sync()
+            sealed = self.current
+            self.sealed += 1
+            self.current = Segment(self._next_path())
+            return sealed
 
     def _next_path(self) -> Path:
         """A segment name no other journal of this run uses (a run asks several teachers, each with a journal)."""

@@ -157,8 +157,14 @@ class Failure:
 
 
 class Teacher(ABC):
+    # A backend that answers on its own thread (openai) calls `on_arrival(completion)` from the task that
+    # received each answer, before handing it on, so the caller can journal it at once; local backends
+    # answer in the caller's thread and leave `on_arrival` alone.
+    calls_on_arrival = False
+
     def __init__(self, config: TeacherConfig):
         self.config = config
+        self.on_arrival: Callable[[Completion], None] | None = None
 
     def messages(self, prompt: str) -> list[dict[str, str]]:
         """The chat sent for one prompt: optional system prompt, few-shot turns, then the prompt."""

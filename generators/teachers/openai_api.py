@@ -116,6 +116,8 @@ class _Bucket:
 
 
 class OpenAITeacher(Teacher):
+    calls_on_arrival = True
+
     def __init__(self, config: TeacherConfig, api_key: str | None = None):
         super().__init__(config)
         self._api_key = api_key if api_key is not None else resolve_api_key(config)
@@ -291,8 +293,11 @@ class OpenAITeacher(Teacher):
         cost = budget.settle(held, prompt_tokens, completion_tokens)
         total = prompt_tokens + completion_tokens
         for c in completions:
-            results.put(self._with_abandoned(
-                replace(c, cost_usd=cost * (c.prompt_tokens + c.completion_tokens) / total if total else 0.0)))
+            item = self._with_abandoned(
+                replace(c, cost_usd=cost * (c.prompt_tokens + c.completion_tokens) / total if total else 0.0))
+            if self.on_arrival is not None:
+                self.on_arrival(item)  # journaled by the caller before anything else can lose it
+            results.put(item)
         if len(completions) < n:  # an endpoint that ignores `n`: ask again for the rest, at once
             retry_later(group[len(completions):], attempt, 0.0)
 
