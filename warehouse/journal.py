@@ -67,11 +67,10 @@ class Journal:
     def __init__(self, wh: Warehouse, name: str, sync_every_s: float = 0.05, sync_every_n: int = 64):
         self.folder = journal_dir(wh)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.name, self.sealed = name, 0
+        self.name = name
         self.sync_every_s, self.sync_every_n = sync_every_s, sync_every_n
         first = self.folder / f"{name}.jsonl"
         self.current = Segment(first if not first.exists() else self._next_path())
-        self.path = self.current.path
         self._unsynced, self._synced_at = 0, time.monotonic()
         self._lock = threading.Lock()
 
@@ -116,7 +115,6 @@ class Journal:
         with self._lock:
             self._sync()
             sealed = self.current
-            self.sealed += 1
             self.current = Segment(self._next_path())
             return sealed
 

@@ -29,7 +29,6 @@ labels) and KD on the same positions.
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from typing import Any
 from generators.local_models import resolve_model, vocab_fingerprint
 from training.config import TrainConfig
 from training.methods.kd_loss import combine, topk_kd_loss
-from training.methods.sft import lora_config
+from training.methods.sft import lora_config, train_and_save, trainer_args
 
 
 @dataclass(frozen=True)
@@ -87,34 +86,17 @@ def fit(dataset, cfg: KDConfig, output_dir: Path) -> dict:
     """Check the vocabularies, then train on `dataset` with the KD + CE loss; save to `output_dir/final`."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig as TRLConfig
 
     student_path, teacher_path = resolve_model(cfg.base_model), resolve_model(str(cfg.teacher_model))
     check_same_vocab(str(cfg.teacher_model), AutoTokenizer.from_pretrained(teacher_path),
                      cfg.base_model, AutoTokenizer.from_pretrained(student_path))
     teacher = AutoModelForCausalLM.from_pretrained(teacher_path, dtype=torch.float32).eval().requires_grad_(False)
-    args = TRLConfig(
-        output_dir=str(output_dir), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
-        learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum, max_length=cfg.max_length, seed=cfg.seed,
-        lr_scheduler_type="cosine", warmup_steps=0.05, logging_steps=5, logging_first_step=True,
-        save_strategy="no", report_to="none", bf16=False, fp16=False, use_cpu=not torch.cuda.is_available(),
-        activation_checkpointing=False,  # as in sft: compute traded for memory a 135M model does not need
-    )
-    trainer = _trainer_class()(teacher=teacher, kd=cfg, model=str(student_path), args=args, train_dataset=dataset,
-                               peft_config=lora_config(cfg) if cfg.lora else None)
-    began = time.perf_counter()
-    out = trainer.train()
-    seconds = time.perf_counter() - began
-    final = output_dir / "final"
-    trainer.save_model(str(final))
-    trainer.processing_class.save_pretrained(str(final))
-    history = trainer.state.log_history
-    return {"steps": out.global_step, "train_loss": out.training_loss, "train_seconds": seconds,
-            "examples": len(dataset), "log_history": history,
-            "kd_loss": _last(history, "kd_loss"), "ce_loss": _last(history, "ce_loss"),
+    trainer = _trainer_class()(teacher=teacher, kd=cfg, model=str(student_path), args=trainer_args(cfg, output_dir),
+                               train_dataset=dataset, peft_config=lora_config(cfg) if cfg.lora else None)
+    result = train_and_save(trainer, output_dir, len(dataset))
+    history, seconds = result["log_history"], result["train_seconds"]
+    return {**result, "kd_loss": _last(history, "kd_loss"), "ce_loss": _last(history, "ce_loss"),
             "train_tokens": trainer.kd_tokens, "tokens_per_second": trainer.kd_tokens / seconds if seconds else None}
-
 
 def _last(history: list[dict], key: str) -> float | None:
     return next((entry[key] for entry in reversed(history) if key in entry), None)

@@ -26,11 +26,19 @@ class SFTConfig(TrainConfig):
 
 def fit(dataset, cfg: SFTConfig, output_dir: Path) -> dict:
     """Train on `dataset` (prompt/completion messages); save to `output_dir/final`; steps, loss, seconds, log."""
-    import torch
-    from trl import SFTConfig as TRLConfig
     from trl import SFTTrainer
 
-    args = TRLConfig(
+    trainer = SFTTrainer(model=str(resolve_model(cfg.base_model)), args=trainer_args(cfg, output_dir),
+                         train_dataset=dataset, peft_config=lora_config(cfg) if cfg.lora else None)
+    return train_and_save(trainer, output_dir, len(dataset))
+
+
+def trainer_args(cfg: TrainConfig, output_dir: Path):
+    """TRL's SFTConfig from the recipe's shared training fields (every trainer-based method uses these)."""
+    import torch
+    from trl import SFTConfig as TRLConfig
+
+    return TRLConfig(
         output_dir=str(output_dir), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, max_length=cfg.max_length, seed=cfg.seed,
@@ -41,8 +49,10 @@ def fit(dataset, cfg: SFTConfig, output_dir: Path) -> dict:
         # trades ~30% more compute for memory we do not need.
         activation_checkpointing=False,
     )
-    trainer = SFTTrainer(model=str(resolve_model(cfg.base_model)), args=args, train_dataset=dataset,
-                         peft_config=lora_config(cfg) if cfg.lora else None)
+
+
+def train_and_save(trainer, output_dir: Path, examples: int) -> dict:
+    """Train, save the model and tokenizer to `output_dir/final`; steps, loss, seconds, examples, log."""
     began = time.perf_counter()
     out = trainer.train()
     seconds = time.perf_counter() - began
@@ -50,7 +60,7 @@ def fit(dataset, cfg: SFTConfig, output_dir: Path) -> dict:
     trainer.save_model(str(final))
     trainer.processing_class.save_pretrained(str(final))
     return {"steps": out.global_step, "train_loss": out.training_loss, "train_seconds": seconds,
-            "examples": len(dataset), "log_history": trainer.state.log_history}
+            "examples": examples, "log_history": trainer.state.log_history}
 
 
 def lora_config(cfg: TrainConfig):
