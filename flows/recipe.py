@@ -8,7 +8,9 @@ naming the file, the line and the fix.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import types
 import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -27,12 +29,13 @@ from generators.teachers import BACKENDS, BudgetConfig, Price, TeacherConfig
 from generators.teachers.budget import parse_prices
 from generators.templates import Prompt, Template, load_template, render_prompts
 from training.config import TrainConfig
-from training.methods import METHODS
+from training.methods import METHODS, with_method
 from training.methods.sft import SFTConfig
 from verifiers import verifier_for
 from warehouse.snapshot_spec import SnapshotSpec
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RECIPES_DIR = PROJECT_ROOT / "recipes"
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Recipe:
     curate: CurationConfig = CurationConfig()
     snapshot: SnapshotSpec = SnapshotSpec()
     train: TrainConfig = SFTConfig()
+    students: tuple[TrainConfig, ...] = ()  # more students trained on the same snapshot (`students:`)
     eval: EvalConfig = EvalConfig()
     verify: dict[str, dict[str, Any]] = field(default_factory=dict)  # domain -> its verifier's options
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -87,7 +91,8 @@ class Inputs:
 
 SECTIONS = {"teacher": TeacherConfig, "budget": BudgetConfig, "curate": CurationConfig, "snapshot": SnapshotSpec,
             "train": TrainConfig, "eval": EvalConfig}
-TOP_KEYS = {"name", "seeds", "templates", "max_prompts", "teachers", "prices", "synthesis", "verify", *SECTIONS}
+TOP_KEYS = {"name", "seeds", "templates", "max_prompts", "teachers", "prices", "synthesis", "verify", "students",
+            *SECTIONS}
 NO_KEYS_FIX = ("export the key in an environment variable and set `api_key_env: NAME`, or store it in a "
                "Prefect Secret block and set `api_key_secret: BLOCK`")
 
@@ -131,7 +136,12 @@ def load_recipe(name_or_path: str) -> Recipe:
                              "stored in the warehouse and shown in logs)", NO_KEYS_FIX)
     sections = {name: _section(path, name, _train_class(path, raw.get(name)) if name == "train" else cls,
                                raw.get(name) or {}) for name, cls in SECTIONS.items()}
+    sections["snapshot"] = dataclasses.replace(sections["snapshot"], general=_resolve_general(
+        base, sections["snapshot"].general))
+    sections["train"] = dataclasses.replace(sections["train"], output_root=str(base / sections["train"].output_root))
     routes = _routes(path, raw, sections["teacher"])
+    sections["train"] = with_teacher_context(sections["train"], sections["teacher"])
+    students = tuple(with_teacher_context(cfg, sections["teacher"]) for cfg in _students(path, raw))
     try:
         prices = parse_prices(raw.get("prices"))
     except ValueError as exc:
@@ -160,7 +170,7 @@ def load_recipe(name_or_path: str) -> Recipe:
         name=str(raw.get("name", path.stem)), source=str(path),
         seeds=[p if str(p).startswith(PUBLIC) else str(_resolve(base, p)) for p in _as_list(raw["seeds"])],
         templates={d: str(_resolve(base, p)) for d, p in dict(raw["templates"]).items()},
-        max_prompts=max_prompts, routes=routes, prices=prices, synthesis=synthesis, raw=raw,
+        max_prompts=max_prompts, routes=routes, prices=prices, synthesis=synthesis, raw=raw, students=students,
         verify=_verify_options(path, raw.get("verify")), **sections,
     )
 
@@ -272,6 +282,40 @@ def _train_class(path: Path, values: Any) -> type[TrainConfig]:
     return METHODS[method].config
 
 
+def _students(path: Path, raw: dict) -> list[TrainConfig]:
+    """`students: [{method: kd, ...}, ...]`: each the `train:` section with these changes (its method's own
+    fields defaulted unless given), all trained on the same snapshot and evaluated side by side."""
+    entries = raw.get("students") or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise InputError(path, _line_of(path, "students"), "`students:` must be a list of mappings",
+                         "write `students: [{method: kd}, {method: sft, epochs: 2}]`")
+    base = dict(raw.get("train") or {})
+    out = []
+    for entry in entries:
+        method = entry.get("method", base.get("method", "sft"))
+        cls = _train_class(path, {"method": method})
+        shared = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in base.items() if k in shared} | dict(entry) | {"method": method}
+        out.append(_section(path, "students", cls, values))
+    return out
+
+
+def with_teacher_context(cfg: TrainConfig, teacher: TeacherConfig) -> TrainConfig:
+    """A logit method's `teacher_few_shot: null` resolved: the recipe teacher's few-shot turns when that teacher
+    runs the method's teacher model locally (the turns are part of what it distils), else none."""
+    if getattr(cfg, "teacher_few_shot", ()) is not None:
+        return cfg
+    same = teacher.backend == "transformers" and teacher.model == getattr(cfg, "teacher_model", None)
+    return dataclasses.replace(cfg, teacher_few_shot=teacher.few_shot if same else ())
+
+
+def student_configs(recipe: Recipe, method: str | None = None) -> list[TrainConfig]:
+    """What `train` trains: the recipe's `train:` (as `method` when given) and, without a method, its `students:`."""
+    if method:
+        return [with_teacher_context(with_method(recipe.train, method), recipe.teacher)]
+    return [recipe.train, *recipe.students]
+
+
 def _section(path: Path, name: str, cls: type, values: Any):
     if not isinstance(values, dict):
         raise InputError(path, _line_of(path, name), f"`{name}:` must be a mapping", "see recipes/quickstart.yaml")
@@ -290,18 +334,19 @@ def _section(path: Path, name: str, cls: type, values: Any):
         raise InputError(path, line, f"invalid `{name}`: {exc}", "check the values' types and ranges") from None
 
 
-_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+          list: "a list (or one string)", tuple: "a list", dict: "a mapping"}
 
 
 def _check_types(path: Path, name: str, cls: type, values: dict) -> None:
-    """Scalar fields (int, float, str, bool, each optionally null) must hold that type, named at their own line.
-
-    Lists, tuples and mappings are left to the config, which normalises them (a single string for a list, a
-    YAML date for an ISO date string)."""
+    """Each field must hold its type (int, float, str, bool, a list or a mapping, each optionally null), named at
+    its own line. Inside lists and mappings the config checks and normalises (a single string for a list of
+    strings, a YAML date for an ISO date string, `{user, assistant}` few-shot items)."""
     hints = typing.get_type_hints(cls)
     for key, value in values.items():
-        args = typing.get_args(hints[key]) or (hints[key],)
-        kinds = [a for a in args if a is not type(None)]
+        args = typing.get_args(hints[key]) if typing.get_origin(hints[key]) in (typing.Union, types.UnionType) \
+            else (hints[key],)
+        kinds = [typing.get_origin(a) or a for a in args if a is not type(None)]
         if not all(k in _KINDS for k in kinds) or _fits(value, kinds, type(None) in args):
             continue
         expected = " or ".join(_KINDS[k] for k in kinds) + (" or null" if type(None) in args else "")
@@ -318,7 +363,11 @@ def _fits(value: Any, kinds: list[type], optional: bool) -> bool:
         return int in kinds or float in kinds
     if isinstance(value, float):
         return float in kinds
-    return str in kinds and isinstance(value, (str, date, datetime))
+    if isinstance(value, (list, tuple)):  # a tuple: a merged default (`teachers:` routes start from `teacher:`)
+        return list in kinds or tuple in kinds
+    if isinstance(value, dict):
+        return dict in kinds
+    return (str in kinds or list in kinds) and isinstance(value, (str, date, datetime))
 
 
 def _line_of(path: Path, key: str, section: str | None = None) -> int | None:
@@ -331,16 +380,105 @@ def _line_of(path: Path, key: str, section: str | None = None) -> int | None:
         if start is not None:
             end = next((i for i in range(start + 1, len(lines)) if lines[i][:1].strip() and lines[i][0] != "#"),
                        len(lines))
-            inside = [i for i in range(start, end) if lines[i].lstrip().startswith(f"{key}:")]
+            inside = [i for i in range(start, end) if _has_key(lines[i], key)]
             if inside:
                 return inside[0] + 1
-    return next((i for i, t in enumerate(lines, start=1) if t.lstrip().startswith(f"{key}:")), None)
+    return next((i for i, t in enumerate(lines, start=1) if _has_key(t, key)), None)
+
+
+def _has_key(line: str, key: str) -> bool:
+    """`key:` opens the line (block style) or follows `{` or `,` (flow style: `teacher: {n: 2}`)."""
+    return re.search(rf"(^\s*|[{{,]\s*)(['\"]?){re.escape(key)}\2\s*:", line.split(" #")[0]) is not None
 
 
 def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
+def _resolve_general(base: Path, source: str | None) -> str | None:
+    """`snapshot.general`: a local file relative to the recipe's project folder (like seeds and templates), or a
+    hub dataset id, left as it is."""
+    if source is None or Path(source).is_absolute():
+        return source
+    local = base / source
+    return str(local) if local.exists() or Path(source).suffix.lower() in (".jsonl", ".json", ".parquet") else source
+
+
 def _resolve(base: Path, p: str) -> Path:
     path = Path(p)
     return path if path.is_absolute() or path.exists() else base / path
+
+
+# --- `distill recipe explain` -------------------------------------------------------------------------------
+
+TOP_HELP = {  # field: (type, help)
+    "name": ("str", "the recipe's name (default: the file name); names its lease and its default snapshot names"),
+    "seeds": ("list[str]", "seed files (JSONL, relative to the recipe's project folder) or public:humaneval / "
+                           "public:gsm8k"),
+    "templates": ("dict", "domain -> Jinja2 template file (relative to the recipe's project folder)"),
+    "max_prompts": ("int | None", "train prompts sent to the teacher (null = all)"),
+    "teachers": ("dict", "domain -> the teacher fields that differ from `teacher:` for that domain"),
+    "prices": ("dict", "model -> {input_per_mtok, output_per_mtok}: dollars per million tokens"),
+    "verify": ("dict", "domain -> its verifier's options, e.g. math: {decimal_approx: true}"),
+    "synthesis": ("section", "write new problems from knowledge items (the `synthesis` section below); null = off"),
+}
+REQUIRED = ("seeds", "templates", "teacher")
+PROJECT_FOLDER = ("relative paths in a recipe (seeds, templates, snapshot.general, train.output_root, synthesis "
+                  "files) resolve against its project folder: the folder above recipes/ for a recipe there, else "
+                  "the recipe file's folder")
+
+
+def explain(recipe: Recipe | None = None) -> list[dict]:
+    """Every recipe field, by section: its type, default and help, and with `recipe` the value it holds there.
+
+    `train` lists the fields every method shares, then `train (method: M)` the fields method M adds."""
+    rows = [{"section": "(top)", "field": k, "type": t, "default": "(required)" if k in REQUIRED else "",
+             "help": h, **({"value": _show(_top_value(recipe, k))} if recipe else {})}
+            for k, (t, h) in TOP_HELP.items()]
+    classes = [(name, cls) for name, cls in SECTIONS.items()] + [("synthesis", SynthesisConfig)]
+    for name, cls in classes:
+        rows += _field_rows(name, cls, getattr(recipe, name, None) if recipe else None, recipe is not None)
+        if name == "train":
+            shared = {f.name for f in dataclasses.fields(TrainConfig)}
+            for method, m in sorted(METHODS.items()):
+                own = recipe.train if recipe and recipe.train.method == method else None
+                rows += _field_rows(f"train (method: {method})", m.config, own, recipe is not None, skip=shared)
+    return rows
+
+
+def _field_rows(section: str, cls: type, cfg: Any, with_value: bool, skip: set[str] = frozenset()) -> list[dict]:
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        row = {"section": section, "field": f.name, "type": _type_name(hints[f.name]),
+               "default": "(required)" if default is dataclasses.MISSING else _show(default),
+               "help": f.metadata.get("help", "(no help yet)")}
+        if with_value:
+            row["value"] = _show(getattr(cfg, f.name)) if cfg is not None else ""
+        out.append(row)
+    return out
+
+
+def _top_value(recipe: Recipe, key: str) -> Any:
+    return {"name": recipe.name, "seeds": recipe.seeds, "templates": recipe.templates,
+            "max_prompts": recipe.max_prompts, "teachers": recipe.raw.get("teachers"),
+            "prices": recipe.raw.get("prices"), "verify": recipe.verify,
+            "synthesis": "on" if recipe.synthesis else None}[key]
+
+
+def _type_name(hint: Any) -> str:
+    return re.sub(r"\b(typing|builtins)\.|<class '([^']+)'>", lambda m: m.group(2) or "", str(hint))
+
+
+def _show(value: Any) -> str:
+    """A value as a recipe would write it: null, true/false, numbers and strings bare, the rest as JSON."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    return json.dumps(value, default=str)

@@ -105,5 +105,51 @@ def test_with_method_keeps_the_shared_fields_and_defaults_the_rest():
     assert kd_cfg.temperature == KDConfig().temperature
     back = with_method(kd_cfg, "sft")
     assert type(back) is SFTConfig and back.identity() == {**sft_cfg.identity()}
-    with pytest.raises(ValueError, match="unknown training method 'gkd'"):
-        with_method(sft_cfg, "gkd")
+    with pytest.raises(ValueError, match="unknown training method 'nope'"):
+        with_method(sft_cfg, "nope")
+
+
+SHOTS = (("What is 7 x 8?", "7 x 8 = 56. The answer is \\boxed{56}."), ("What is 2 + 2?", "The answer is 4."))
+
+
+def test_the_teachers_turns_are_inserted_where_its_chat_template_puts_them(tiny_model):
+    from transformers import AutoTokenizer
+
+    from training.methods.kd import ContextInsert
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    row = [{"role": "user", "content": "What is 3 x 5?"}, {"role": "assistant", "content": "15"}]
+    shots = [{"role": r, "content": t} for u, a in SHOTS for r, t in (("user", u), ("assistant", a))]
+
+    def ids(messages):
+        out = tok.apply_chat_template(messages, tokenize=True)
+        return torch.tensor([list(out["input_ids"] if hasattr(out, "keys") else out)])
+
+    student, teacher = ids(row), ids(shots + row)
+    context = ContextInsert.build(tok, SHOTS)
+    inserted, mask = context.apply(student, torch.ones_like(student))
+    assert torch.equal(inserted, teacher), "the teacher sees exactly its own few-shot conversation"
+    assert mask.shape == teacher.shape and bool(mask.all())
+    logits = torch.arange(teacher.size(1), dtype=torch.float32)[None, :, None]
+    kept = context.drop(logits)[0, :, 0]
+    assert kept.size(0) == student.size(1)
+    # the student's position i (after the insertion point) reads the teacher's position i + len(turns)
+    assert kept[-1].item() == teacher.size(1) - 1 and kept[context.at - 1].item() == context.at - 1
+    with pytest.raises(ValueError, match="system block"):
+        context.apply(student[:, 3:], torch.ones_like(student[:, 3:]))
+
+
+def test_kd_under_the_teachers_few_shot_context_trains_and_records_the_turns(wh, tiny_model, tmp_path):
+    teacher = _tiny_sibling(tiny_model, tmp_path / "teacher", seed=1)
+    plain = train(wh, make_snapshot(wh), _kd(tiny_model, tmp_path, lora=False, alpha=1.0, teacher_model=teacher),
+                  run_id="r")
+    shown = train(wh, make_snapshot(wh), _kd(tiny_model, tmp_path, lora=False, alpha=1.0, teacher_model=teacher,
+                                             teacher_few_shot=[{"user": u, "assistant": a} for u, a in SHOTS]),
+                  run_id="r")
+    assert shown["training_run_id"] != plain["training_run_id"], "the turns are part of what decides the run"
+    first = [e["kd_loss"] for e in shown["log_history"] if "kd_loss" in e][0]
+    assert first != pytest.approx([e["kd_loss"] for e in plain["log_history"] if "kd_loss" in e][0]), \
+        "the teacher's distribution depends on the turns it was shown"
+    config = json.loads(wh.query("SELECT config FROM training_runs WHERE training_run_id = ?",
+                                 [shown["training_run_id"]])[0]["config"])
+    assert [list(s) for s in config["teacher_few_shot"]] == [list(s) for s in SHOTS]

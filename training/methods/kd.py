@@ -10,6 +10,14 @@ positions. Teacher and student thus see the same token ids by construction, the 
 covered, and a tokenizer mismatch is the only way to misalign them, which `check_same_vocab` refuses
 before any step.
 
+Teacher context (`teacher_few_shot`). The demo's teacher is the base model *shown worked examples*: its
+knowledge is the context, not other weights (context distillation). The teacher's forward therefore runs
+over the student's very tokens with the few-shot turns inserted after the system block, exactly where the
+chat template puts them when the teacher generated the data; the completion tokens keep their ids and
+shift by the inserted length, which is constant across the batch, so the alignment stays exact. The
+student never sees the turns. `ContextInsert` builds the inserted ids once from the chat template and
+checks that inserting them reproduces the template's own rendering of the teacher's conversation.
+
 On the fly, not precomputed. The frozen teacher is held by the trainer and its top-k computed inside
 `compute_loss` (one no-grad forward per batch), instead of precomputed once into extra dataset columns
 that TRL's collator would have to carry (`remove_unused_columns=False` plus a collator that pads ragged
@@ -53,6 +61,9 @@ class KDConfig(TrainConfig):
         "help": "generalized JSD in [0, 1]: 0 = forward KL (classic KD), 1 = reverse KL (MiniLLM), between = mixture"})
     teacher_model: str | None = field(default=None, metadata={
         "help": "local teacher: embedded name or checkpoint dir (null = base_model); must share the tokenizer"})
+    teacher_few_shot: tuple[tuple[str, str], ...] | None = field(default=None, metadata={
+        "help": "turns the teacher sees before each row and the student never does ([{user, assistant}, ...]); "
+                "null = the recipe teacher's few_shot when it runs teacher_model, else none"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -69,6 +80,9 @@ class KDConfig(TrainConfig):
         if self.teacher_model is None:
             # Resolved here so the run's identity (training_runs.config) names the teacher it used.
             object.__setattr__(self, "teacher_model", self.base_model)
+        if self.teacher_few_shot is not None:
+            from generators.teachers.base import TeacherConfig
+            object.__setattr__(self, "teacher_few_shot", tuple(TeacherConfig._shot(s) for s in self.teacher_few_shot))
 
 
 def check_same_vocab(teacher: str, teacher_tokenizer: Any, student: str, student_tokenizer: Any) -> None:
@@ -91,12 +105,66 @@ def fit(dataset, cfg: KDConfig, output_dir: Path) -> dict:
     check_same_vocab(str(cfg.teacher_model), AutoTokenizer.from_pretrained(teacher_path),
                      cfg.base_model, AutoTokenizer.from_pretrained(student_path))
     teacher = AutoModelForCausalLM.from_pretrained(teacher_path, dtype=torch.float32).eval().requires_grad_(False)
-    trainer = _trainer_class()(teacher=teacher, kd=cfg, model=str(student_path), args=trainer_args(cfg, output_dir),
+    context = ContextInsert.build(AutoTokenizer.from_pretrained(student_path), cfg.teacher_few_shot or ())
+    trainer = _trainer_class()(teacher=teacher, kd=cfg, context=context, model=str(student_path),
+                               args=trainer_args(cfg, output_dir),
                                train_dataset=dataset, peft_config=lora_config(cfg) if cfg.lora else None)
     result = train_and_save(trainer, output_dir, len(dataset))
     history, seconds = result["log_history"], result["train_seconds"]
     return {**result, "kd_loss": _last(history, "kd_loss"), "ce_loss": _last(history, "ce_loss"),
             "train_tokens": trainer.kd_tokens, "tokens_per_second": trainer.kd_tokens / seconds if seconds else None}
+
+class ContextInsert:
+    """The teacher-only turns as token ids, inserted at `at` (after the system block) into student rows."""
+
+    def __init__(self, at: int, prefix: list[int], ids: list[int]):
+        self.at, self.prefix, self.ids = at, prefix, ids
+
+    @classmethod
+    def build(cls, tokenizer: Any, shots: tuple[tuple[str, str], ...]) -> ContextInsert:
+        turns = [{"role": role, "content": text} for user, assistant in shots
+                 for role, text in (("user", user), ("assistant", assistant))]
+
+        def render(messages: list[dict]) -> list[int]:
+            out = tokenizer.apply_chat_template(messages, tokenize=True)
+            return list(out["input_ids"] if hasattr(out, "keys") else out)
+
+        # Two one-turn chats that differ from their first content token on: their common prefix is the
+        # system block and the user header, where the template starts every first turn.
+        a, b = render([{"role": "user", "content": "A"}]), render([{"role": "user", "content": "B"}])
+        at = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+        if not turns:
+            return cls(at, a[:at], [])
+        full = render([*turns, {"role": "user", "content": "A"}])
+        ids = full[at: len(full) - len(a) + at]
+        if full != a[:at] + ids + a[at:]:
+            raise ValueError("kd teacher_few_shot: this tokenizer's chat template does not render the turns as an "
+                             "insertion after the system block; set teacher_few_shot: [] or use method sft")
+        return cls(at, a[:at], ids)
+
+    def apply(self, input_ids: Any, attention_mask: Any) -> tuple[Any, Any]:
+        """The teacher's input: each row with `ids` inserted at `at` (every row must start with `prefix`)."""
+        import torch
+
+        if not self.ids:
+            return input_ids, attention_mask
+        prefix = torch.tensor(self.prefix, device=input_ids.device)
+        if input_ids.size(1) < self.at or not bool((input_ids[:, : self.at] == prefix).all()):
+            raise ValueError("kd teacher_few_shot: a training row does not start with the chat template's system "
+                             "block, so the teacher's turns cannot be inserted; check the snapshot rows' format")
+        inserted = torch.tensor(self.ids, device=input_ids.device).expand(input_ids.size(0), -1)
+        ids = torch.cat([input_ids[:, : self.at], inserted, input_ids[:, self.at:]], dim=1)
+        mask = torch.cat([attention_mask[:, : self.at], torch.ones_like(inserted), attention_mask[:, self.at:]], dim=1)
+        return ids, mask
+
+    def drop(self, logits: Any) -> Any:
+        """Teacher logits back on the student's positions: the inserted positions removed."""
+        import torch
+
+        if not self.ids:
+            return logits
+        return torch.cat([logits[:, : self.at], logits[:, self.at + len(self.ids):]], dim=1)
+
 
 def _last(history: list[dict], key: str) -> float | None:
     return next((entry[key] for entry in reversed(history) if key in entry), None)
@@ -112,10 +180,11 @@ def _trainer_class() -> type:
         # compute_loss returns a per-micro-batch mean, so the Trainer divides it by the accumulation steps.
         loss_is_scaled_for_ga = False
 
-        def __init__(self, *args: Any, teacher: Any, kd: KDConfig, **kwargs: Any) -> None:
+        def __init__(self, *args: Any, teacher: Any, kd: KDConfig, context: ContextInsert, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.teacher = teacher.to(self.accelerator.device)
             self.kd = kd
+            self.context = context
             self.kd_tokens = 0
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -127,7 +196,10 @@ def _trainer_class() -> type:
             mask = labels[:, 1:] != -100
             student = outputs.logits[:, :-1][mask]  # [N, V]
             with torch.no_grad():
-                teacher_logits = self.teacher(**forward, use_cache=False).logits[:, :-1][mask]
+                ids, attention = self.context.apply(forward["input_ids"], forward.get(
+                    "attention_mask", torch.ones_like(forward["input_ids"])))
+                teacher_logits = self.context.drop(self.teacher(input_ids=ids, attention_mask=attention,
+                                                                use_cache=False).logits)[:, :-1][mask]
                 # A teacher whose embedding is padded past the shared tokenizer (same vocab, larger matrix).
                 teacher_logits = teacher_logits[:, : student.size(-1)].float()
                 top_logprobs, top_ids = torch.log_softmax(teacher_logits, dim=-1).topk(self.kd.top_k, dim=-1)
