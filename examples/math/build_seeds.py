@@ -10,7 +10,10 @@ re-running the script reproduces seeds.jsonl byte for byte.
 Every answer is computed with fractions.Fraction, never written by hand, and
 formatted canonically: integers "42", negatives "-7", fractions in lowest terms
 "3/4", short exact decimals "12.5". A fixed, topic-stratified set of 60 problems
-is marked "split": "eval" and must never be trained on.
+is marked "split": "eval" and must never be trained on; 140 more held-out problems
+(math-0341 on, from a second seeded generator, new questions only) take the eval
+split to 200, so one item is 0.5 points. The first 340 lines never change, so
+prompt ids and snapshots built from them stay valid.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ TOPIC_COUNTS = {
     "linear_equations": 68,
 }
 EVAL_TOTAL = 60
+EXTRA_EVAL = 140  # appended held-out problems: 200 in the eval split
 
 NAMES = [
     "Maya", "Leo", "Ava", "Sam", "Priya", "Omar", "Lily", "Ben",
@@ -646,6 +650,11 @@ def build(rng: random.Random) -> list[dict]:
 
     rows = [p for problems in by_topic.values() for p in problems]
     rng.shuffle(rows)  # interleave topics; ids follow the shuffled order
+    extra_rng = random.Random(SEED + 1)
+    extra = [dict(p, split="eval") for t, n in TOPIC_COUNTS.items()
+             for p in generate_topic(extra_rng, t, round(EXTRA_EVAL * n / total), seen)]
+    extra_rng.shuffle(extra)
+    rows += extra
     return [
         {
             "id": f"math-{i:04d}",
@@ -665,7 +674,7 @@ def check(rows: list[dict]) -> None:
     assert all(list(r) == keys for r in rows)
     assert len({r["id"] for r in rows}) == len(rows), "duplicate ids"
     assert len({r["question"] for r in rows}) == len(rows), "duplicate questions"
-    assert sum(r["split"] == "eval" for r in rows) == EVAL_TOTAL, "eval split size"
+    assert sum(r["split"] == "eval" for r in rows) == EVAL_TOTAL + EXTRA_EVAL, "eval split size"
     assert {r["split"] for r in rows} == {"train", "eval"}
     assert {r["topic"] for r in rows} == set(TOPIC_COUNTS)
     for r in rows:
