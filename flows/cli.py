@@ -14,9 +14,12 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 import typer
 from rich.console import Console
 
+from flows.cli_checks import announce_recipe, check_snapshot_exists, validate_recipe
+from flows.cli_eval import eval_app
+from flows.cli_recipe import recipe_app
 from flows.cli_snapshot import snapshot_app
 from flows.errors import friendly
-from flows.summary import eval_table, print_summary
+from flows.summary import check_format, print_summary
 
 # Exit codes: 0 done; 2 bad input or an expected error (one line on stderr, nothing spent); 3 the run completed
 # but some teacher requests failed their last attempt (they stay pending: rerun to retry).
@@ -25,11 +28,14 @@ EXIT_REQUESTS_FAILED = 3
 app = typer.Typer(help="Distillery: seeds -> teacher -> verified CoT data -> snapshots -> distilled students.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(snapshot_app, name="snapshot")
+app.add_typer(eval_app, name="eval")
+app.add_typer(recipe_app, name="recipe")
 console = Console()
 
 Warehouse_ = Annotated[str | None, typer.Option("--warehouse", "-w", envvar="DISTILL_WAREHOUSE",
                                                 help="DuckDB file (default ./warehouse.duckdb)")]
-Recipe_ = Annotated[str, typer.Option("--recipe", "-r", help="recipe name in recipes/ or a YAML path")]
+Recipe_ = Annotated[str | None, typer.Option("--recipe", "-r", help="recipe name in recipes/ or a YAML path "
+                                             "(default: quickstart, announced on stderr)")]
 
 
 @app.command()
@@ -50,10 +56,14 @@ def init(warehouse: Warehouse_ = None,
 
 @app.command()
 @friendly
-def run(recipe: Annotated[str, typer.Argument(help="recipe name in recipes/ or a YAML path")] = "quickstart",
-        warehouse: Warehouse_ = None) -> None:
+def run(recipe_arg: Annotated[str | None, typer.Argument(
+            metavar="[RECIPE]", help="the recipe, as with -r (kept for `distill run quickstart`)")] = None,
+        recipe: Recipe_ = None, warehouse: Warehouse_ = None) -> None:
     """Run the whole factory from a recipe and print the summary."""
-    _validate(recipe, evaluates=True)
+    if recipe_arg and recipe and recipe_arg != recipe:
+        raise typer.BadParameter(f"two recipes given ({recipe_arg!r} and -r {recipe!r}): pass one")
+    recipe = announce_recipe(recipe or recipe_arg)
+    validate_recipe(recipe, evaluates=True, snapshots=True)
     from flows.factory import factory
 
     with _recipe_lease(recipe, warehouse):
@@ -64,9 +74,10 @@ def run(recipe: Annotated[str, typer.Argument(help="recipe name in recipes/ or a
 
 @app.command()
 @friendly
-def generate(recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> None:
+def generate(recipe: Recipe_ = None, warehouse: Warehouse_ = None) -> None:
     """Register seeds and prompts, generate what is missing, verify it."""
-    _validate(recipe)
+    recipe = announce_recipe(recipe)
+    validate_recipe(recipe)
     from flows.factory import generate_flow
 
     with _recipe_lease(recipe, warehouse):
@@ -77,9 +88,10 @@ def generate(recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> No
 
 @app.command()
 @friendly
-def curate(recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> None:
+def curate(recipe: Recipe_ = None, warehouse: Warehouse_ = None) -> None:
     """Verify pending generations, then curate: filters and exact dedup, every drop recorded."""
-    _validate(recipe, teacher_calls=False)
+    recipe = announce_recipe(recipe)
+    validate_recipe(recipe, teacher_calls=False)
     from flows.factory import curate_flow
 
     console.print_json(data=curate_flow(recipe=recipe, warehouse=warehouse))
@@ -87,31 +99,23 @@ def curate(recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> None
 
 @app.command()
 @friendly
-def train(snapshot: Annotated[str, typer.Argument(help="snapshot name or id")], recipe: Recipe_ = "quickstart",
+def train(snapshot: Annotated[str, typer.Argument(help="snapshot name or id")], recipe: Recipe_ = None,
           method: Annotated[str | None, typer.Option(
               help="training method (sft | kd); default: the recipe's train.method")] = None,
           warehouse: Warehouse_ = None) -> None:
-    """Fine-tune the student on a snapshot with the recipe's `train:` settings."""
-    _validate(recipe, teacher_calls=False)
-    from flows.factory import train_flow
+    """Fine-tune the student on a snapshot with the recipe's `train:` settings. Outputs go to the recipe's
+    `train.output_root` (default runs/, relative to the recipe's project folder)."""
     from training.methods import METHODS
 
     if method is not None and method not in METHODS:
         raise typer.BadParameter(f"unknown method {method!r}; use one of: {', '.join(sorted(METHODS))}")
+    recipe = announce_recipe(recipe)
+    validate_recipe(recipe, teacher_calls=False)
+    check_snapshot_exists(warehouse, snapshot)
+    from flows.factory import train_flow
+
     result = train_flow(snapshot_name=snapshot, recipe=recipe, warehouse=warehouse, method=method)
     console.print_json(data={k: v for k, v in result.items() if k != "log_history"}, default=str)
-
-
-@app.command("eval")
-@friendly
-def eval_(training_run: Annotated[str | None, typer.Option(help="training run id to score as the student")] = None,
-          recipe: Recipe_ = "quickstart", warehouse: Warehouse_ = None) -> None:
-    """Score base student, trained student and teacher on the held-out prompts."""
-    _validate(recipe, evaluates=True)
-    from flows.factory import eval_flow
-
-    rows = eval_flow(training_run_id=training_run, recipe=recipe, warehouse=warehouse)
-    console.print(eval_table(rows))
 
 
 @app.command()
@@ -127,30 +131,49 @@ def status(warehouse: Warehouse_ = None) -> None:
 
 @app.command()
 @friendly
-def sql(query: Annotated[str, typer.Argument(help="one SQL statement, run read-only")],
+def sql(query: Annotated[str, typer.Argument(help="SQL, run read-only; several statements (`;`) each show "
+                                                 "their result")],
         warehouse: Warehouse_ = None,
-        fmt: Annotated[str, typer.Option("--format", help="table | json | csv")] = "table") -> None:
-    """Run a read-only query; retries while a flow holds the write lock."""
+        fmt: Annotated[str, typer.Option("--format", help="table | vertical | markdown | csv | json (csv and json: "
+                                         "one statement)")] = "table") -> None:
+    """Run a read-only query; retries while a flow holds the write lock. Nothing is cut: piped output is as wide
+    as its rows, and `--format vertical` prints one `column | value` line per field."""
+    from flows.cli_checks import Misuse
     from flows.summary import print_rows
     from warehouse.db import Warehouse
 
-    rows = Warehouse(warehouse).query(query, read_only=True)
-    print_rows(console, rows, fmt)
+    check_format(fmt)
+    results = Warehouse(warehouse).query_each(query, read_only=True)
+    if not results:
+        raise Misuse("query", "no SQL statement in it", "pass one statement, e.g. `distill sql 'SHOW TABLES'`")
+    if len(results) > 1 and fmt in ("csv", "json"):
+        raise Misuse("query", f"{len(results)} statements, but --format {fmt} holds one result",
+                     "run one statement per call, or use --format table, vertical or markdown to see each")
+    for i, (columns, rows) in enumerate(results, start=1):
+        if len(results) > 1:
+            print(f"{'' if i == 1 else chr(10)}-- result {i} of {len(results)}")
+        print_rows(console, [dict(zip(columns, r)) for r in rows], fmt, columns=columns)
 
 
 @app.command()
 @friendly
-def report(out: Annotated[str, typer.Option("--out", "-o", help="chart file (.svg, or .png)")] =
-           "report.svg", fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+def report(out: Annotated[str | None, typer.Option("--out", "-o", help=(
+               "chart file: .png writes PNG, anything else SVG; a relative path is relative to the current "
+               "directory; default: beside the warehouse, WAREHOUSE.report.svg"))] = None,
+           fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
            warehouse: Warehouse_ = None) -> None:
     """Data quality per template and teacher: pass rate, dedup rate, decontamination, tokens and cost."""
+    from pathlib import Path
+
     from curation.report import render_chart, report_tables
     from warehouse.db import Warehouse
     from warehouse.quality import quality_report
 
     if fmt not in ("table", "json"):
         raise typer.BadParameter("--format must be table or json")
-    rows = quality_report(Warehouse(warehouse))
+    wh = Warehouse(warehouse)
+    out = str(Path(out).resolve() if out else Path(wh.path).resolve().with_suffix(".report.svg"))
+    rows = quality_report(wh)
     if fmt == "json":
         console.print_json(data=rows)
     else:
@@ -166,17 +189,6 @@ def serve(file: Annotated[str, typer.Option(help="deployment file")] = "prefect.
     from flows.deployments import serve_deployments
 
     serve_deployments(file)
-
-
-def _validate(recipe: str, teacher_calls: bool = True, evaluates: bool = False) -> None:
-    """Fail fast, before Prefect starts (a missing API key too, when the command calls teachers): the flows
-    validate again, cheaply."""
-    from flows.recipe import check_credentials, load_inputs, load_recipe
-
-    cfg = load_recipe(recipe)
-    load_inputs(cfg, evaluates)
-    if teacher_calls:
-        check_credentials(cfg)
 
 
 def _recipe_lease(recipe: str, warehouse: str | None):
@@ -200,10 +212,18 @@ def _exit_if_requests_failed(generate: dict) -> None:
 
 # commands that start Prefect (and with it a temporary API server): they get a watchdog (flows/watchdog.py)
 FLOW_COMMANDS = {"run", "generate", "curate", "train", "eval", "serve", "snapshot"}
+READ_ONLY_SUBCOMMANDS = {"eval": {"list", "compare", "chart"}, "snapshot": {"list", "show", "diff", "export"}}
+
+
+def starts_prefect(argv: list[str]) -> bool:
+    """Whether `distill ARGV` may start Prefect: the flow commands, less their read-only subcommands."""
+    if not argv or argv[0] not in FLOW_COMMANDS:
+        return False
+    return not (len(argv) > 1 and argv[1] in READ_ONLY_SUBCOMMANDS.get(argv[0], ()))
 
 
 def main() -> None:
-    if FLOW_COMMANDS & set(sys.argv[1:2]):
+    if starts_prefect(sys.argv[1:]):
         from flows import watchdog
 
         watchdog.start()

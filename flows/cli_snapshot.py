@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,14 +14,21 @@ from flows.errors import friendly
 snapshot_app = typer.Typer(help="Immutable, named, hashed training snapshots.", no_args_is_help=True)
 console = Console()
 Warehouse_ = Annotated[str | None, typer.Option("--warehouse", "-w", envvar="DISTILL_WAREHOUSE")]
+DEFAULT_GENERAL = "examples/general/instructions.jsonl"
+SNAPSHOT_COLUMNS = ["name", "snapshot_id", "n_distilled", "n_general", "content_hash", "created_at"]
 
 
 @snapshot_app.command("create")
 @friendly
 def create(name: Annotated[str, typer.Argument(help="a new, unused snapshot name")],
-           general: Annotated[str | None, typer.Option(help="general data: local JSONL/Parquet or hub id")] =
-           "examples/general/instructions.jsonl",
-           ratio: Annotated[str, typer.Option(help="general : distilled rows")] = "1:2",
+           recipe: Annotated[str | None, typer.Option("--recipe", "-r", help=(
+               "take the recipe's `snapshot:` settings (mix, filters, general data) as the defaults of the options "
+               "below"))] = None,
+           general: Annotated[str | None, typer.Option(help=(
+               "general data: local JSONL/Parquet (relative to the current directory) or a hub id; default: the "
+               f"recipe's, else {DEFAULT_GENERAL} in the project folder"))] = None,
+           ratio: Annotated[str | None, typer.Option(help="general : distilled rows (default: the recipe's, else 1:2)")]
+           = None,
            domain: Annotated[list[str] | None, typer.Option(help="include only these domains (repeatable)")] = None,
            template: Annotated[list[str] | None, typer.Option(
                help="include only these templates: name or name@version id (repeatable)")] = None,
@@ -32,36 +40,67 @@ def create(name: Annotated[str, typer.Argument(help="a new, unused snapshot name
            min_agreement: Annotated[float | None, typer.Option(
                help="min self-consistency agreement of synthesized problems (unlabelled seed problems = 1.0)")]
            = None,
-           verified_only: Annotated[bool, typer.Option(
-               help="only rows whose latest verification passed")] = True,
-           seed: Annotated[int, typer.Option(help="seed for sampling general rows")] = 0,
+           verified_only: Annotated[bool | None, typer.Option(
+               "--verified-only/--no-verified-only", help="only rows whose latest verification passed "
+               "[default: the recipe's, else verified-only]", show_default=False)] = None,
+           seed: Annotated[int | None, typer.Option(help="seed for sampling general rows (default: the recipe's, "
+                                                         "else 0)")] = None,
            warehouse: Warehouse_ = None) -> None:
-    """Freeze the curated rows matching the filters (plus a general-data mix) under a new name."""
+    """Freeze the curated rows matching the filters (plus a general-data mix) under a new name. Checked first
+    (general file, matching rows, a name already used with other content): misuse ends in one line, exit 2."""
+    from flows.cli_checks import check_new_snapshot
     from flows.factory import snapshot_flow
-    from warehouse.snapshot_spec import SnapshotSpec
 
-    try:
-        spec = SnapshotSpec(name=name, domains=domain or None, general=general, general_ratio=ratio, seed=seed,
-                            templates=template or None, teachers=teacher or None, since=since, until=until,
-                            min_agreement=min_agreement, verified_only=verified_only)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
+    spec = snapshot_spec(name, recipe, {"general": general, "general_ratio": ratio, "seed": seed,
+                                        "domains": domain or None, "templates": template or None,
+                                        "teachers": teacher or None, "since": since, "until": until,
+                                        "min_agreement": min_agreement, "verified_only": verified_only})
+    check_new_snapshot(warehouse, spec)
     snap = snapshot_flow(spec=spec.to_dict(), warehouse=warehouse)
     state = "created" if snap["created"] else "already exists with identical content"
     console.print(f"snapshot {snap['name']} {state}: {snap['n_distilled']} distilled + "
                   f"{snap['n_general']} general rows, hash {snap['content_hash'][:16]}")
 
 
+def snapshot_spec(name: str, recipe: str | None, given: dict):
+    """The spec: the options given, else the recipe's `snapshot:` settings (with -r), else the defaults (the
+    shipped general instructions at 1:2). A relative --general is taken relative to the current directory."""
+    from flows.recipe import PROJECT_ROOT, load_recipe
+    from warehouse.snapshot_spec import SnapshotSpec
+
+    base = load_recipe(recipe).snapshot.to_dict() if recipe else {
+        **SnapshotSpec().to_dict(), "general": str(PROJECT_ROOT / DEFAULT_GENERAL)}
+    chosen = {k: v for k, v in given.items() if v is not None}
+    if chosen.get("general"):
+        chosen["general"] = _local_or_hub(chosen["general"])
+    try:
+        return SnapshotSpec(**{**base, **chosen, "name": name})
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _local_or_hub(source: str) -> str:
+    """An absolute path for a local file (the flow may run elsewhere); a hub id as it is."""
+    from flows.cli_checks import DATA_SUFFIXES
+
+    path = Path(source)
+    return str(path.resolve()) if path.exists() or path.suffix.lower() in DATA_SUFFIXES else source
+
+
 @snapshot_app.command("list")
 @friendly
-def list_(warehouse: Warehouse_ = None) -> None:
-    """All snapshots, newest first."""
-    from flows.summary import print_rows
+def list_(fmt: Annotated[str, typer.Option("--format", help="table | vertical | markdown | csv | json")] = "table",
+          warehouse: Warehouse_ = None) -> None:
+    """All snapshots, newest first (json: whole hashes)."""
+    from flows.summary import check_format, print_rows
     from warehouse.db import Warehouse
     from warehouse.snapshots import list_snapshots
 
-    print_rows(console, [{**r, "content_hash": r["content_hash"][:16]} for r in list_snapshots(Warehouse(warehouse))])
+    check_format(fmt)
+    rows = list_snapshots(Warehouse(warehouse))
+    if fmt != "json":
+        rows = [{**r, "content_hash": r["content_hash"][:16]} for r in rows]
+    print_rows(console, rows, fmt, columns=SNAPSHOT_COLUMNS)
 
 
 @snapshot_app.command("show")

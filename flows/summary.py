@@ -6,8 +6,11 @@ import csv
 import io
 import json
 
+import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from warehouse.db import Warehouse
 from warehouse.status import warehouse_status
@@ -57,22 +60,78 @@ def status_tables(wh: Warehouse) -> list[Table]:
     return [counts, outcome, recent]
 
 
-def print_rows(console: Console, rows: list[dict], fmt: str = "table") -> None:
+FORMATS = ("table", "vertical", "markdown", "csv", "json")
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"--format must be one of {' | '.join(FORMATS)}, got {fmt!r}")
+
+
+def print_rows(console: Console, rows: list[dict], fmt: str = "table", columns: list[str] | None = None) -> None:
+    """Rows in one of FORMATS. `columns` keeps the headers of an empty result (default: the first row's keys).
+
+    Nothing is cut: a table on a terminal folds long cells onto more lines; a table written to a pipe or file
+    is as wide as its widest row; `vertical` prints one `column | value` line per field (for wide rows and long
+    text), `markdown` a GitHub table, `csv` and `json` the values."""
+    columns = list(columns if columns is not None else rows[0] if rows else [])
     if fmt == "json":
-        console.print_json(data=rows, default=str)
-        return
-    if fmt == "csv":
+        console.print_json(data=[{c: r.get(c) for c in columns} for r in rows], default=str)
+    elif fmt == "csv":
         buf = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        writer = csv.writer(buf)
+        writer.writerow(columns)
+        writer.writerows([_csv_cell(r.get(c)) for c in columns] for r in rows)
         print(buf.getvalue(), end="")
-        return
-    table = Table(*(rows[0].keys() if rows else ["(no rows)"]))
+    elif fmt == "vertical":
+        print(vertical(rows, columns), end="")
+    elif fmt == "markdown":
+        print(markdown(rows, columns), end="")
+    else:
+        _print_table(console, rows, columns)
+
+
+def _print_table(console: Console, rows: list[dict], columns: list[str]) -> None:
+    table = Table(caption="no rows" if not rows else None)
+    for c in columns or ["(no columns)"]:
+        table.add_column(c, overflow="fold")
     for r in rows:
-        table.add_row(*(_cell(v) for v in r.values()))
-    console.print(table)
+        table.add_row(*(Text(_cell(r.get(c))) for c in columns))
+    if console.is_terminal:
+        console.print(table)
+        return
+    # not a terminal: no fixed width to fit, so print the table at its natural width instead of cutting cells
+    wide = Console(file=console.file, width=100_000, no_color=True, highlight=False)
+    width = Measurement.get(wide, wide.options, table).maximum
+    Console(file=console.file, width=max(width, 20), no_color=True, highlight=False).print(table)
+
+
+def vertical(rows: list[dict], columns: list[str]) -> str:
+    """psql's expanded display: a `-[ RECORD n ]-` line, then `column | value` per field; a multi-line value
+    continues under its first line."""
+    pad = max((len(c) for c in columns), default=0)
+    out = []
+    for n, r in enumerate(rows, start=1):
+        out.append(f"-[ RECORD {n} ]" + "-" * max(4, pad - 8))
+        for c in columns:
+            first, *more = _cell(r.get(c)).split("\n") or [""]
+            out.append(f"{c.ljust(pad)} | {first}")
+            out.extend(f"{' ' * pad} | {line}" for line in more)
+    return "\n".join(out) + "\n" if out else f"(no rows; columns: {', '.join(columns)})\n"
+
+
+def markdown(rows: list[dict], columns: list[str]) -> str:
+    """A GitHub-flavoured Markdown table: `|` escaped, line breaks as <br>."""
+    def esc(v) -> str:
+        return _cell(v).replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>")
+
+    lines = ["| " + " | ".join(esc(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(esc(r.get(c)) for c in columns) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _csv_cell(value):
+    return json.dumps(value) if isinstance(value, (dict, list)) else value
 
 
 def _cell(value) -> str:

@@ -111,6 +111,16 @@ class Warehouse:
             cols = [d[0] for d in cur.description] if cur.description else []
             return [dict(zip(cols, row)) for row in cur.fetchall()]
 
+    def query_each(self, sql: str, read_only: bool = True) -> list[tuple[list[str], list[tuple]]]:
+        """Every statement of `sql`, in order on one connection: its column names (kept when there are no
+        rows, unlike `query`) and its rows. For `distill sql`, which shows each result."""
+        with self.connect(read_only=read_only) as con:
+            out = []
+            for statement in con.extract_statements(sql):
+                cur = con.execute(statement)
+                out.append(([d[0] for d in cur.description] if cur.description else [], cur.fetchall()))
+            return out
+
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         with self.connect() as con:
             rows = con.execute(sql, params or []).fetchall()
