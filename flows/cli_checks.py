@@ -100,7 +100,7 @@ def check_new_snapshot(warehouse: str | None, spec) -> None:
         existing = get_snapshot(wh, spec.name, read_only=True)
     except SnapshotError:
         existing = None
-    rows = build_rows(wh, spec)
+    rows = _quietly(build_rows, wh, spec)
     if not any(r["kind"] == "distilled" for r in rows):
         raise Misuse(f"snapshot {spec.name!r}", "no curated rows match its filters",
                      "run generate and curate first, or loosen --domain/--template/--teacher/--since/--until")
@@ -118,3 +118,16 @@ def check_training_run(warehouse: str | None, training_run_id: str) -> None:
     if not (Path(wh.path).exists() and training_run_exists(wh, training_run_id)):
         raise Misuse(f"training run {training_run_id!r}", f"not recorded in {wh.path}",
                      "pass an id that `distill train` printed, or see `distill eval list`")
+
+
+def _quietly(fn, *args):
+    """Run `fn` without `datasets`' progress bars (a check's output is its one line, or nothing)."""
+    from datasets.utils import logging as ds_logging
+
+    was = ds_logging.is_progress_bar_enabled()
+    ds_logging.disable_progress_bar()
+    try:
+        return fn(*args)
+    finally:
+        if was:
+            ds_logging.enable_progress_bar()

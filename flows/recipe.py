@@ -396,11 +396,11 @@ def _as_list(value: Any) -> list:
 
 
 def _resolve_general(base: Path, source: str | None) -> str | None:
-    """`snapshot.general`: a local file relative to the recipe's project folder (like seeds and templates), or a
-    hub dataset id, left as it is."""
+    """`snapshot.general`: a local file, found like seeds and templates (`_resolve`), or a hub dataset id, left
+    as it is."""
     if source is None or Path(source).is_absolute():
         return source
-    local = base / source
+    local = _resolve(base, source)
     return str(local) if local.exists() or Path(source).suffix.lower() in (".jsonl", ".json", ".parquet") else source
 
 
@@ -421,11 +421,14 @@ TOP_HELP = {  # field: (type, help)
     "prices": ("dict", "model -> {input_per_mtok, output_per_mtok}: dollars per million tokens"),
     "verify": ("dict", "domain -> its verifier's options, e.g. math: {decimal_approx: true}"),
     "synthesis": ("section", "write new problems from knowledge items (the `synthesis` section below); null = off"),
+    "students": ("list[dict]", "more students trained on the same snapshot and evaluated side by side: each the "
+                               "`train:` section with these changes, e.g. [{method: kd}]"),
 }
 REQUIRED = ("seeds", "templates", "teacher")
-PROJECT_FOLDER = ("relative paths in a recipe (seeds, templates, snapshot.general, train.output_root, synthesis "
-                  "files) resolve against its project folder: the folder above recipes/ for a recipe there, else "
-                  "the recipe file's folder")
+PROJECT_FOLDER = ("a relative path in a recipe (seeds, templates, snapshot.general, synthesis files) is taken from "
+                  "the current directory when the file is there, else from the recipe's project folder (the folder "
+                  "above recipes/ for a recipe there, else the recipe file's folder); train.output_root always "
+                  "from the project folder")
 
 
 def explain(recipe: Recipe | None = None) -> list[dict]:
@@ -466,7 +469,8 @@ def _top_value(recipe: Recipe, key: str) -> Any:
     return {"name": recipe.name, "seeds": recipe.seeds, "templates": recipe.templates,
             "max_prompts": recipe.max_prompts, "teachers": recipe.raw.get("teachers"),
             "prices": recipe.raw.get("prices"), "verify": recipe.verify,
-            "synthesis": "on" if recipe.synthesis else None}[key]
+            "synthesis": "on" if recipe.synthesis else None,
+            "students": [s.method for s in recipe.students]}[key]
 
 
 def _type_name(hint: Any) -> str:

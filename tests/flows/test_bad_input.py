@@ -81,3 +81,86 @@ def test_failed_requests_end_with_a_warning_and_their_own_exit_code(tmp_path, pr
     assert result.exit_code == EXIT_REQUESTS_FAILED == 3, result.output
     assert "3 requests failed after their last attempt (server_error 3)" in result.output
     assert "rerun to retry" in result.output
+
+
+@pytest.mark.parametrize("teacher, words", [
+    ("teacher: {backend: openai, api_key_env: null, n: two}\n", ("teacher.n", "an integer", "'two'")),
+    ("teacher:\n  backend: openai\n  api_key_env: null\n  few_shot: 3\n", ("teacher.few_shot", "a list")),
+])
+def test_a_type_error_names_its_own_line_in_block_or_flow_style(tmp_path, teacher, words):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"name: bad\nseeds: [{SEEDS}]\ntemplates: {{math: {TEMPLATE}}}\n{teacher}")
+    line = 4 + teacher.count("\n") - 1
+    _refused(runner.invoke(app, ["run", str(recipe), "-w", str(tmp_path / "w.duckdb")]), f"{recipe}:{line}:", *words)
+
+
+def test_a_snapshot_filter_of_the_wrong_type_names_its_line(tmp_path):
+    recipe = _recipe(tmp_path, "snapshot:\n  domains: 3\n")
+    _refused(runner.invoke(app, ["run", str(recipe)]), f"{recipe}:8:", "snapshot.domains", "a list")
+
+
+# --- misuse on the command line: one message, before Prefect starts and before a `runs` row --------------------
+
+@pytest.fixture
+def factory_wh(wh, tmp_path):
+    """Curated rows from two teachers and three templates, and a general-data file (the snapshot tests' data)."""
+    from tests.warehouse import test_snapshot_spec_diff_export as snapshot_tests
+
+    return snapshot_tests.factory_wh.__wrapped__(wh, tmp_path)
+
+
+def _misuse(wh, args: list[str], *words: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert all(w in result.output for w in words) and "fix:" in result.output, result.output
+    assert "Traceback" not in result.output and "temporary server" not in result.output
+    assert len(result.output.strip().splitlines()) <= 3, result.output
+    assert wh.query("SELECT count(*) AS n FROM runs")[0]["n"] == 0, "no runs row for misuse"
+
+
+def test_training_on_a_snapshot_that_does_not_exist(factory_wh):
+    wh, _ = factory_wh
+    _misuse(wh, ["train", "no-such", "-r", "quickstart", "-w", wh.path], "snapshot 'no-such'", "distill snapshot list")
+
+
+def test_a_snapshot_name_already_used_with_other_content(factory_wh):
+    from curation.snapshot import create_snapshot
+    from warehouse.snapshot_spec import SnapshotSpec
+
+    wh, general = factory_wh
+    create_snapshot(wh, SnapshotSpec(name="taken", domains=["code"]), run_id="r")
+    _misuse(wh, ["snapshot", "create", "taken", "--general", general, "-w", wh.path], "snapshot 'taken'",
+            "already used", "new name")
+
+
+def test_general_data_that_does_not_exist(factory_wh, tmp_path, monkeypatch):
+    wh, _ = factory_wh
+    monkeypatch.chdir(tmp_path)
+    _misuse(wh, ["snapshot", "create", "new", "--general", "elsewhere/general.jsonl", "-w", wh.path],
+            "elsewhere/general.jsonl does not exist", str(tmp_path / "elsewhere" / "general.jsonl"))
+
+
+def test_a_snapshot_with_no_matching_rows_and_an_unknown_training_run(factory_wh):
+    wh, general = factory_wh
+    _misuse(wh, ["snapshot", "create", "none", "--domain", "physics", "--general", general, "-w", wh.path],
+            "no curated rows match")
+    _misuse(wh, ["eval", "--training-run", "nope", "-w", wh.path], "training run 'nope'")
+
+
+def test_misuse_on_a_missing_warehouse_creates_no_file(tmp_path):
+    db = tmp_path / "none.duckdb"
+    for args in (["train", "s", "-r", "quickstart"], ["snapshot", "create", "s"], ["eval", "--training-run", "x"]):
+        result = runner.invoke(app, [*args, "-w", str(db)])
+        assert result.exit_code == 2 and "fix:" in result.output, (args, result.output)
+    assert not db.exists()
+
+
+def test_a_recipe_whose_general_data_is_missing_stops_run_before_anything(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"name: g\nseeds: [{SEEDS}]\ntemplates: {{math: {TEMPLATE}}}\nteacher: {{backend: transformers}}"
+                      "\nsnapshot:\n  general: no/such/general.jsonl\n")
+    db = tmp_path / "w.duckdb"
+    result = runner.invoke(app, ["run", "-r", str(recipe), "-w", str(db)])
+    assert result.exit_code == 2 and "snapshot.general" in result.output and "does not exist" in result.output
+    assert str(tmp_path / "no/such/general.jsonl") in result.output, "resolved against the recipe's folder"
+    assert not db.exists()

@@ -1,7 +1,9 @@
 """The CLI boundary: messages instead of tracebacks, read-only SQL, status."""
 
 import json
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -74,3 +76,89 @@ def test_train_refuses_an_unknown_method_before_anything_runs(tmp_path):
     result = runner.invoke(app, ["train", "some-snapshot", "--method", "telepathy", "-w", str(db)])
     assert result.exit_code == 2 and "unknown method 'telepathy'" in result.output and "kd" in result.output
     assert not db.exists()
+
+
+# --- output formats: nothing cut, headers kept, several statements ----------------------------------------------
+
+LONG = "x" * 150
+
+
+def _sql(wh, query, *args):
+    return runner.invoke(app, ["sql", query, "-w", wh.path, *args])
+
+
+def test_sql_table_is_not_cut_when_piped(wh):
+    result = _sql(wh, f"SELECT '{LONG}' AS long_text, 'stu' || 'dent' AS role, 0.123456 AS value")
+    assert result.exit_code == 0, result.output
+    assert LONG in result.stdout and "student" in result.stdout and "0.123456" in result.stdout
+    assert "…" not in result.stdout
+
+
+@pytest.mark.parametrize("fmt, expected", [
+    ("vertical", "-[ RECORD 1 ]----\na | 1\nb | two\n  | lines\n-[ RECORD 2 ]----\na | 2\nb | x|y\n"),
+    ("markdown", "| a | b |\n|---|---|\n| 1 | two<br>lines |\n| 2 | x\\|y |\n"),
+    ("csv", 'a,b\n1,"two\nlines"\n2,x|y\n'),
+])
+def test_sql_formats(wh, fmt, expected):
+    result = _sql(wh, "SELECT * FROM (VALUES (1, 'two' || chr(10) || 'lines'), (2, 'x|y')) t(a, b) ORDER BY a",
+                  "--format", fmt)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.replace("\r\n", "\n") == expected
+
+
+@pytest.mark.parametrize("fmt", ["table", "vertical", "markdown", "csv"])
+def test_an_empty_result_keeps_its_column_headers(wh, fmt):
+    result = _sql(wh, "SELECT teacher_id, model FROM teachers WHERE false", "--format", fmt)
+    assert result.exit_code == 0, result.output
+    assert "teacher_id" in result.stdout and "model" in result.stdout
+
+
+def test_several_statements_each_show_their_result_and_csv_takes_one(wh):
+    result = _sql(wh, "SELECT 1 AS first_col; SELECT 2 AS second_col WHERE false", "--format", "markdown")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ("-- result 1 of 2\n| first_col |\n|---|\n| 1 |\n\n-- result 2 of 2\n"
+                             "| second_col |\n|---|\n")
+    result = _sql(wh, "SELECT 1; SELECT 2", "--format", "csv")
+    assert result.exit_code == 2 and "2 statements" in result.output and "fix:" in result.output
+    result = _sql(wh, "SELECT 1; DELETE FROM teachers")
+    assert result.exit_code == 2 and "read-only" in result.output.lower()
+    assert _sql(wh, " ; ").exit_code == 2
+
+
+def test_snapshot_list_formats_keep_headers_when_empty(wh):
+    result = runner.invoke(app, ["snapshot", "list", "-w", wh.path, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "name,snapshot_id,n_distilled,n_general,content_hash,created_at\n"
+    assert runner.invoke(app, ["snapshot", "list", "-w", wh.path, "--format", "yaml"]).exit_code == 2
+
+
+# --- one convention: -r everywhere, the default announced; paths resolved ---------------------------------------
+
+def test_run_takes_the_recipe_as_an_argument_or_with_r_but_not_two(tmp_path):
+    result = runner.invoke(app, ["run", "quickstart", "-r", "kd", "-w", str(tmp_path / "w.duckdb")])
+    assert result.exit_code == 2 and "two recipes given" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seeds: [x.jsonl]\ntemplates: {math: t.j2}\nteacher:\n  backend: telepathy\n")
+    for args in (["run", str(bad)], ["run", "-r", str(bad)], ["run", "--recipe", str(bad)]):
+        result = runner.invoke(app, [*args, "-w", str(tmp_path / "w.duckdb")])
+        assert result.exit_code == 2 and "unknown teacher backend 'telepathy'" in result.output, args
+
+
+def test_a_defaulted_recipe_is_announced(wh):
+    result = runner.invoke(app, ["train", "no-such-snapshot", "-w", wh.path])
+    assert result.exit_code == 2
+    assert "recipe quickstart" in result.output and "pass -r RECIPE" in result.output
+
+
+def test_report_png_is_png_and_relative_paths_are_said(wh, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["report", "-w", wh.path, "--out", "sub/r.png"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "sub" / "r.png").read_bytes()[:4] == b"\x89PNG"
+    assert str(tmp_path / "sub" / "r.png") in result.output, "the absolute path it wrote"
+    result = runner.invoke(app, ["report", "-w", wh.path])
+    assert result.exit_code == 0, result.output
+    beside = Path(wh.path).with_suffix(".report.svg")
+    assert beside.read_bytes().startswith(b"<?xml"), "the default chart sits beside the warehouse"
+    assert "relative to the current directory" in runner.invoke(app, ["report", "--help"],
+                                                                env={"COLUMNS": "200"}).stdout

@@ -1,12 +1,17 @@
+import json
 import re
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from flows.cli import app
 from flows.deployments import load_deployments
 from flows.recipe import load_inputs, load_recipe
 from generators.seeds import InputError
 from tests.conftest import ROOT
+
+runner = CliRunner()
 
 
 def test_quickstart_recipe_and_shipped_examples_validate():
@@ -112,3 +117,50 @@ def test_a_bad_field_is_reported_at_its_own_section_line_not_at_a_namesake(tmp_p
         load_recipe(str(recipe))
     lines = recipe.read_text().splitlines()
     assert lines[err.value.line - 1].startswith("  temperature: 50") and "temperature" in err.value.problem
+
+
+def test_recipe_explain_lists_every_field_of_every_section_with_help_and_default():
+    import dataclasses
+
+    from flows.recipe import SECTIONS, TOP_KEYS, explain
+    from generators.synthesis import SynthesisConfig
+    from training.methods import METHODS
+
+    rows = explain()
+    listed = {(r["section"].split(" ")[0], r["field"]) for r in rows}
+    for name, cls in [*SECTIONS.items(), ("synthesis", SynthesisConfig), *(("train", m.config) for m in
+                                                                          METHODS.values())]:
+        assert {(name, f.name) for f in dataclasses.fields(cls)} <= listed, name
+    assert {k for s, k in listed if s == "(top)"} == TOP_KEYS - set(SECTIONS), "every top-level key"
+    by = {(r["section"], r["field"]): r for r in rows}
+    assert (by["train", "lora_r"]["default"], by["train", "lora_r"]["help"]) == ("16", "LoRA rank")
+    assert by["train", "learning_rate"]["help"].startswith("peak learning rate")
+    assert by["train (method: kd)", "alpha"]["default"] == "0.5" and "alpha" not in {
+        f for s, f in by if s == "train (method: sft)"}, "a method lists only the fields it adds"
+    assert by["snapshot", "general_ratio"]["default"] == "1:2"
+
+
+def test_recipe_explain_cli_shows_a_recipes_values(tmp_path):
+    result = runner.invoke(app, ["recipe", "explain", "kd", "--section", "train", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["field"]: r for r in json.loads(result.stdout)}
+    assert rows["method"]["value"] == "kd" and rows["alpha"]["section"] == "train (method: kd)"
+    result = runner.invoke(app, ["recipe", "explain", "--section", "nope"])
+    assert result.exit_code == 2 and "train" in result.output
+
+
+def test_recipe_paths_resolve_against_its_project_folder_not_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = load_recipe("kd")
+    assert cfg.snapshot.general == str(ROOT / "examples/general/instructions.jsonl")
+    assert cfg.train.output_root == str(ROOT / "runs")
+    recipe = tmp_path / "project" / "r.yaml"
+    recipe.parent.mkdir()
+    recipe.write_text(f"seeds: [{ROOT}/examples/math/seeds.jsonl]\ntemplates: {{math: {ROOT}/examples/templates/"
+                      "math.j2}\nteacher: {backend: transformers}\nsnapshot: {general: data/g.jsonl}\n"
+                      "train: {output_root: out}\n")
+    cfg = load_recipe(str(recipe))
+    assert cfg.snapshot.general == str(recipe.parent / "data/g.jsonl") and cfg.train.output_root == str(
+        recipe.parent / "out")
+    recipe.write_text(recipe.read_text().replace("data/g.jsonl", "org/some-hub-dataset"))
+    assert load_recipe(str(recipe)).snapshot.general == "org/some-hub-dataset", "a hub id is left alone"
