@@ -1,26 +1,64 @@
-"""Contestants answer the held-out prompts through a teacher backend; the domain verifiers score the answers."""
+"""Contestants answer the held-out prompts through a teacher backend; the domain verifiers score the answers.
+
+`progress(label, total)` is a context manager yielding `advance(n, tokens=...)` (generators.ask.Progress):
+the flow passes a rich bar or log lines with a rate; this package draws nothing itself.
+"""
 
 from __future__ import annotations
 
+from evaluation import probes
 from evaluation.config import EvalConfig
 from evaluation.contestants import Contestant
-from generators.teachers import Request, build_teacher
-from generators.teachers.hf import TransformersTeacher
+from generators.ask import Progress, no_progress
+from generators.teachers import Completion, Request, TeacherConfig, build_teacher
+from generators.teachers.hf import TransformersTeacher, load_causal_lm
 from verifiers import verifier_for
 from verifiers.base import Verdict
 
 
-def answer(player: Contestant, prompts: list[dict], cfg: EvalConfig) -> tuple[list[str], float]:
+def answer(player: Contestant, prompts: list[dict], cfg: EvalConfig,
+           progress: Progress = no_progress) -> tuple[list[str], float]:
     """Greedy answers in prompt order and their mean latency; an adapter needs the transformers backend."""
-    greedy = player.greedy(cfg)
-    teacher = TransformersTeacher(greedy, adapter=player.adapter) if player.adapter else build_teacher(greedy)
-    try:
-        done = {c.key: c for batch in teacher.generate([Request(p["prompt_id"], p["text"]) for p in prompts])
-                for c in batch}
-    finally:
-        teacher.close()
+    done = _generate(player, player.greedy(cfg), [Request(p["prompt_id"], p["text"]) for p in prompts],
+                     f"eval {player.role}", progress)
     latency = sum(c.latency_s for c in done.values()) / len(done)
     return [done[p["prompt_id"]].text for p in prompts], latency
+
+
+def sample(player: Contestant, prompts: list[dict], cfg: EvalConfig, have: set[tuple[str, int]],
+           progress: Progress = no_progress) -> list[tuple[dict, int, str]]:
+    """(prompt, sample index, response) for each of `cfg.samples` samples per prompt not in `have`."""
+    todo = [(p, i) for p in prompts for i in range(cfg.samples) if (p["prompt_id"], i) not in have]
+    if not todo:
+        return []
+    requests = [Request(f"{p['prompt_id']}#{i}", p["text"], sample_index=i) for p, i in todo]
+    done = _generate(player, player.sampling(cfg), requests, f"sample {player.role}", progress)
+    return [(p, i, done[r.key].text) for (p, i), r in zip(todo, requests)]
+
+
+def _generate(player: Contestant, config: TeacherConfig, requests: list[Request], label: str,
+              progress: Progress) -> dict[str, Completion]:
+    teacher = TransformersTeacher(config, adapter=player.adapter) if player.adapter else build_teacher(config)
+    done: dict[str, Completion] = {}
+    try:
+        with progress(f"{label} ({config.model})", len(requests)) as advance:
+            for batch in teacher.generate(requests):
+                done.update((c.key, c) for c in batch)
+                advance(len(batch), tokens=sum(c.completion_tokens for c in done.values()))
+    finally:
+        teacher.close()
+    return done
+
+
+def probe(player: Contestant, todo: dict[str, list[dict]], batch_size: int,
+          progress: Progress = no_progress) -> list[dict]:
+    """Score the contestant's model on the probe items in `todo` (probe -> items); one row per item."""
+    model, tokenizer = load_causal_lm(player.model, player.adapter)
+    rows = []
+    for name, items in todo.items():
+        with progress(f"probe {name} {player.role} (sequences)", probes.sequences(items)) as advance:
+            rows += probes.score_items(model, tokenizer, name, items, batch_size, advance)
+    return rows
 
 
 def scored_items(evaluation_id: str, prompts: list[dict], responses: list[str],

@@ -1,4 +1,5 @@
-"""Reads and writes of the evaluation tables: `evaluations`, `evaluation_items`, `evaluation_metrics`.
+"""Reads and writes of the evaluation tables: `evaluations`, `evaluation_items`, `evaluation_metrics`,
+`evaluation_samples` (sampled answers for pass@k) and `evaluation_probes` (forgetting probe items).
 
 The evaluation stage (`evaluation/`) decides what to answer and how to score it;
 this module holds its SQL, so the stage never writes a statement itself. An
@@ -31,6 +32,28 @@ def find_evaluation(wh: Warehouse, evaluation_id: str) -> dict | None:
 def evaluation_items(wh: Warehouse, evaluation_id: str) -> list[dict]:
     """An evaluation's scored answers in prompt_id order (the order `eval_prompts` returns)."""
     return wh.query("SELECT * FROM evaluation_items WHERE evaluation_id = ? ORDER BY prompt_id", [evaluation_id])
+
+
+def evaluation_samples(wh: Warehouse, evaluation_id: str, temperature: float, n: int) -> list[dict]:
+    """The stored sampled answers at `temperature` with sample_index < n, by prompt_id then sample_index."""
+    return wh.query("SELECT * FROM evaluation_samples WHERE evaluation_id = ? AND temperature = ? "
+                    "AND sample_index < ? ORDER BY prompt_id, sample_index", [evaluation_id, temperature, n])
+
+
+def record_samples(wh: Warehouse, rows: list[dict]) -> None:
+    """Store sampled answers (one transaction; rows already stored are kept)."""
+    wh.insert("evaluation_samples", rows)
+
+
+def probe_rows(wh: Warehouse, evaluation_id: str, probe: str) -> list[dict]:
+    """The stored probe items of an evaluation, by item_id."""
+    return wh.query("SELECT * FROM evaluation_probes WHERE evaluation_id = ? AND probe = ? ORDER BY item_id",
+                    [evaluation_id, probe])
+
+
+def record_probe_rows(wh: Warehouse, rows: list[dict]) -> None:
+    """Store scored probe items (one transaction; rows already stored are kept)."""
+    wh.insert("evaluation_probes", rows)
 
 
 def metric_values(wh: Warehouse, evaluation_id: str) -> dict[str, float | None]:

@@ -321,6 +321,36 @@ def m011_logprob_token_ids(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE generation_logprobs ADD COLUMN {ddl}")
 
 
+@migration
+def m012_evaluation_samples_and_probes(con: duckdb.DuckDBPyConnection) -> None:
+    # pass@k / maj@k read n sampled answers per prompt, and the forgetting metrics read one likelihood-scored
+    # row per probe item; both are kept per item so a later run adds only what is missing (more samples, a
+    # larger probe_limit) and a delta or a flip count against the base model needs no model.
+    con.execute("""
+        CREATE TABLE evaluation_samples (
+            evaluation_id VARCHAR NOT NULL,
+            temperature DOUBLE NOT NULL,
+            prompt_id VARCHAR NOT NULL,
+            sample_index INTEGER NOT NULL,
+            response VARCHAR NOT NULL,
+            passed BOOLEAN NOT NULL,
+            reason VARCHAR NOT NULL,
+            extracted VARCHAR,
+            PRIMARY KEY (evaluation_id, temperature, prompt_id, sample_index)
+        );
+        CREATE TABLE evaluation_probes (
+            evaluation_id VARCHAR NOT NULL,
+            probe VARCHAR NOT NULL,              -- general_nll | truthfulqa | hellaswag
+            item_id VARCHAR NOT NULL,
+            correct BOOLEAN,                     -- the chosen choice is the gold one (NULL: one choice)
+            choice INTEGER NOT NULL,
+            nll DOUBLE NOT NULL,                 -- of the gold choice's tokens, summed
+            tokens INTEGER NOT NULL,             -- the gold choice's tokens
+            PRIMARY KEY (evaluation_id, probe, item_id)
+        );
+    """)
+
+
 def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply every pending migration in order, each in its own transaction; return their names."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")

@@ -13,7 +13,9 @@ from __future__ import annotations
 from evaluation.metrics.accuracy import Accuracy
 from evaluation.metrics.base import Metric, Scored
 from evaluation.metrics.compare import PairedTest, Retention, Speedup
+from evaluation.metrics.forgetting import Flips, GeneralNll, GeneralNllDelta, ProbeAccuracy, ProbeDelta, ProbePairedTest
 from evaluation.metrics.interval import AccuracyHigh, AccuracyLow
+from evaluation.metrics.sampling import MajorityAtN, PassAtK
 
 METRICS: dict[str, Metric] = {
     "accuracy": Accuracy(),
@@ -23,6 +25,25 @@ METRICS: dict[str, Metric] = {
     "speedup": Speedup(),
     "p_vs_base": PairedTest("base"),
     "p_vs_teacher": PairedTest("teacher"),
+    "pass@1": PassAtK(1),
+    "pass@n": PassAtK(None),
+    "maj@n": MajorityAtN(),
+    "flips_lost": Flips("lost"),
+    "flips_gained": Flips("gained"),
+    "general_nll": GeneralNll(),
+    "general_nll_delta": GeneralNllDelta(),
+    "truthfulqa": ProbeAccuracy("truthfulqa"),
+    "truthfulqa_ci_low": ProbeAccuracy("truthfulqa", "low"),
+    "truthfulqa_ci_high": ProbeAccuracy("truthfulqa", "high"),
+    "truthfulqa_delta": ProbeDelta("truthfulqa"),
+    "truthfulqa_p_vs_base": ProbePairedTest("truthfulqa"),
+    "hellaswag": ProbeAccuracy("hellaswag"),
+    "hellaswag_ci_low": ProbeAccuracy("hellaswag", "low"),
+    "hellaswag_ci_high": ProbeAccuracy("hellaswag", "high"),
+    "hellaswag_delta": ProbeDelta("hellaswag"),
+    "hellaswag_p_vs_base": ProbePairedTest("hellaswag"),
+    "probe_flips_lost": Flips("lost", probes=True),
+    "probe_flips_gained": Flips("gained", probes=True),
 }
 
 

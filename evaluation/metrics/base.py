@@ -26,11 +26,18 @@ from typing import Protocol
 class Scored:
     """One contestant's scored answers to the held-out prompts: everything a metric may read."""
 
-    role: str  # base | student | teacher
+    role: str  # base | teacher | student | student:<method>... (evaluation/contestants.py)
     prompts: list[dict]  # prompt_id, text, reference, domain; in prompt_id order
     items: list[dict]  # `evaluation_items` rows aligned with `prompts`: prompt_id, response, passed, reason, extracted
     mean_latency_s: float | None  # None when the answers were shared with another role and not timed again
     peers: Mapping[str, Scored] = field(default_factory=dict)  # the run's other contestants, by role
+    samples: list[dict] = field(default_factory=list)  # `evaluation_samples` rows (eval.samples > 0), by prompt
+    probes: Mapping[str, list[dict]] = field(default_factory=dict)  # probe -> `evaluation_probes` rows (forgetting)
+
+    @property
+    def kind(self) -> str:
+        """base | student | teacher, whatever the role is called in this run."""
+        return self.role.split(":", 1)[0]
 
 
 class Metric(Protocol):

@@ -43,7 +43,7 @@ class Retention:
 
     def compute(self, scored: Scored) -> float | None:
         teacher = scored.peers.get("teacher")
-        if scored.role != "student" or teacher is None:
+        if scored.kind != "student" or teacher is None:
             return None
         mine, theirs = _accuracy(scored), _accuracy(teacher)
         return mine / theirs if mine is not None and theirs else None
@@ -54,7 +54,7 @@ class Speedup:
 
     def compute(self, scored: Scored) -> float | None:
         teacher = scored.peers.get("teacher")
-        if scored.role != "student" or teacher is None or not scored.mean_latency_s or not teacher.mean_latency_s:
+        if scored.kind != "student" or teacher is None or not scored.mean_latency_s or not teacher.mean_latency_s:
             return None
         return teacher.mean_latency_s / scored.mean_latency_s
 
@@ -68,6 +68,6 @@ class PairedTest:
 
     def compute(self, scored: Scored) -> float | None:
         peer = scored.peers.get(self.peer)
-        if scored.role != "student" or peer is None:
+        if scored.kind != "student" or peer is None:
             return None
         return mcnemar_exact(*discordant(scored, peer))
