@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from training.config import TrainConfig
-from training.methods import kd, sft
+from training.methods import gkd, kd, sft
 
 
 class Method(NamedTuple):
@@ -27,6 +27,7 @@ class Method(NamedTuple):
 METHODS: dict[str, Method] = {
     "sft": Method(sft.SFTConfig, sft.fit),
     "kd": Method(kd.KDConfig, kd.fit),
+    "gkd": Method(gkd.GKDConfig, gkd.fit),
 }
 
 
