@@ -168,11 +168,14 @@ def diff(a: Annotated[str, typer.Argument(help="the older snapshot (name or id)"
 @snapshot_app.command("export")
 @friendly
 def export(name: Annotated[str, typer.Argument(help="snapshot name or id")],
-           out: Annotated[str, typer.Option("--out", "-o", help="directory for NAME.parquet, NAME/ and NAME.json")],
+           out: Annotated[str, typer.Option("--out", "-o", help=(
+               "directory for NAME/ (the dataset folder: Parquet + README card; give it to load_dataset or "
+               "`trl sft --dataset_name`) and NAME.json (the manifest); relative to the current directory"))],
            push_to_hub: Annotated[str | None, typer.Option(
                help="also push the dataset to this Hugging Face Hub repo id (needs network and a token)")] = None,
            warehouse: Warehouse_ = None) -> None:
-    """Write a snapshot as Parquet, a `datasets` directory and a JSON manifest, with lineage columns."""
+    """Write a snapshot as a chat dataset folder (`messages`, and `prompt`/`completion` as chat turns, with lineage
+    columns) that `datasets.load_dataset` and TRL load directly, and a JSON manifest beside it."""
     from warehouse.db import Warehouse
     from warehouse.snapshots import export_snapshot
 

@@ -11,8 +11,8 @@ self-consistency agreement of synthesized problems (seed problems, which have no
 label but a reference answer, count as agreement 1.0) and verification
 (`distilled_rows`); curation/snapshot.py turns them into training targets and
 mixes in general rows. `diff_snapshots` compares two snapshots by row key;
-`export_snapshot` writes Parquet, a `datasets` directory and a manifest, and
-optionally pushes to the Hub.
+`export_snapshot` writes a dataset folder (Parquet in chat format + a dataset card) that
+`datasets.load_dataset` and TRL load directly, and a manifest, and optionally pushes to the Hub.
 """
 
 from __future__ import annotations
@@ -212,16 +212,22 @@ def diff_snapshots(wh: Warehouse, a: str, b: str, read_only: bool = False) -> di
     }
 
 
+DATA_FILE = "data/train-00000-of-00001.parquet"
+
+
 def export_snapshot(wh: Warehouse, name: str, out_dir: str | Path, push_to_hub: str | None = None,
                     token: str | None = None) -> dict:
-    """Write `DIR/NAME.parquet`, a `datasets` directory `DIR/NAME/` and a manifest `DIR/NAME.json`.
+    """Write the dataset folder `DIR/NAME/` (`data/train-00000-of-00001.parquet` and a README.md dataset card)
+    and a manifest `DIR/NAME.json` beside it.
 
-    Rows keep the snapshot's order. With `push_to_hub`, the dataset is then pushed to that hub repo;
-    a failure (no network, no token) is a SnapshotError after the local export is complete.
+    The folder holds one data format and a card whose `configs:` names the data file, so
+    `datasets.load_dataset("DIR/NAME")` and `trl sft --dataset_name DIR/NAME` load it as it is. Each row has the
+    chat `messages` (user prompt, assistant completion) and the same turns as conversational `prompt` and
+    `completion` (TRL's prompt-completion format: loss on the completion only, as `distill train` does), plus
+    the lineage columns; rows keep the snapshot's order. With `push_to_hub`, the dataset is then pushed to that
+    hub repo; a failure (no network, no token) is a SnapshotError after the local export is complete.
     """
-    import pyarrow as pa
     import pyarrow.parquet as pq
-    from datasets import Dataset, Features
 
     snap = get_snapshot(wh, name, read_only=True)
     stem = snap["name"]
@@ -230,29 +236,58 @@ def export_snapshot(wh: Warehouse, name: str, out_dir: str | Path, push_to_hub: 
     rows = snapshot_lineage(wh, snap["snapshot_id"], read_only=True)
     if content_hash(rows) != snap["content_hash"]:
         raise SnapshotError(f"snapshot {stem!r}: its rows no longer match its content hash; refusing to export")
-    schema = pa.schema([("row_index", pa.int32()), *((c, pa.string()) for c in EXPORT_COLUMNS[1:])])
-    table = pa.Table.from_pylist([{c: r[c] for c in EXPORT_COLUMNS} for r in rows], schema=schema)
+    table = export_table(rows)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    parquet_path, dataset_path, manifest_path = out / f"{stem}.parquet", out / stem, out / f"{stem}.json"
-    pq.write_table(table, parquet_path)
-    dataset = Dataset.from_dict(table.to_pydict(), features=Features.from_arrow_schema(schema))
-    dataset.save_to_disk(str(dataset_path))
+    folder, manifest_path = out / stem, out / f"{stem}.json"
+    (folder / DATA_FILE).parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / DATA_FILE)
     manifest = {
         **_summary(snap), "created_at": str(snap["created_at"]), "n_rows": len(rows),
         "spec": json.loads(snap["spec"]) if isinstance(snap["spec"], str) else snap["spec"],
-        "composition": composition(rows), "columns": list(EXPORT_COLUMNS),
-        "files": {"parquet": str(parquet_path), "dataset": str(dataset_path)}, "pushed_to": None,
+        "composition": composition(rows), "columns": table.column_names,
+        "files": {"dataset": str(folder), "data": str(folder / DATA_FILE), "card": str(folder / "README.md")},
+        "pushed_to": None,
     }
+    (folder / "README.md").write_text(dataset_card(manifest), encoding="utf-8")
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if push_to_hub:
+        from datasets import Dataset
+
         try:
-            dataset.push_to_hub(push_to_hub, token=token)
+            Dataset(table).push_to_hub(push_to_hub, token=token)
         except Exception as exc:  # noqa: BLE001 - any hub failure becomes one message
             raise SnapshotError(_push_error(stem, push_to_hub, out, exc)) from None
         manifest["pushed_to"] = push_to_hub
         manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return manifest
+
+
+def export_table(rows: list[dict]):
+    """The exported rows as an Arrow table: messages, prompt and completion as chat turns, then lineage."""
+    import pyarrow as pa
+
+    turns = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+    schema = pa.schema([("messages", turns), ("prompt", turns), ("completion", turns), ("row_index", pa.int32()),
+                        *((c, pa.string()) for c in EXPORT_COLUMNS[1:] if c not in ("prompt", "completion"))])
+    user = [[{"role": "user", "content": r["prompt"]}] for r in rows]
+    assistant = [[{"role": "assistant", "content": r["completion"]}] for r in rows]
+    return pa.Table.from_pylist([{"messages": u + a, "prompt": u, "completion": a,
+                                  **{c: r[c] for c in EXPORT_COLUMNS if c not in ("prompt", "completion")}}
+                                 for r, u, a in zip(rows, user, assistant)], schema=schema)
+
+
+def dataset_card(manifest: dict) -> str:
+    """README.md of the dataset folder: the `configs:` that point `load_dataset` at the data file, then what the
+    snapshot is (name, hash, counts, spec) in prose."""
+    counts = ", ".join(f"{k} {v}" for k, v in manifest["composition"]["kind"].items())
+    return (f"---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: {DATA_FILE}\n"
+            f"---\n\n# Distillery snapshot `{manifest['name']}`\n\n"
+            f"{manifest['n_rows']} rows ({counts}), content hash `{manifest['content_hash']}`, created "
+            f"{manifest['created_at']}.\n\nColumns: `messages` (user prompt, assistant completion), the same turns as "
+            "conversational `prompt` / `completion` (TRL's prompt-completion format), and lineage: "
+            f"{', '.join(c for c in manifest['columns'] if c not in ('messages', 'prompt', 'completion'))}.\n\n"
+            "```python\nfrom datasets import load_dataset\nds = load_dataset(\"PATH/TO/THIS/FOLDER\", split=\"train\")\n"
+            f"```\n\nSpec:\n\n```json\n{json.dumps(manifest['spec'], indent=2, sort_keys=True)}\n```\n")
 
 
 def _push_error(name: str, repo: str, out: Path, exc: Exception) -> str:

@@ -162,3 +162,48 @@ def test_report_png_is_png_and_relative_paths_are_said(wh, tmp_path, monkeypatch
     assert beside.read_bytes().startswith(b"<?xml"), "the default chart sits beside the warehouse"
     assert "relative to the current directory" in runner.invoke(app, ["report", "--help"],
                                                                 env={"COLUMNS": "200"}).stdout
+
+
+def test_snapshot_create_takes_the_recipes_mix_with_r_and_options_override_it(tmp_path, monkeypatch):
+    from flows.cli_snapshot import snapshot_spec
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(tmp_path)
+    spec = snapshot_spec("s", "kd", {"general_ratio": None, "seed": None})
+    assert (spec.general_ratio, spec.general) == ("1:4", str(ROOT / "examples/general/instructions.jsonl"))
+    assert snapshot_spec("s", "kd", {"general_ratio": "1:1"}).general_ratio == "1:1"
+    plain = snapshot_spec("s", None, {"general": "mine.jsonl"})
+    assert (plain.general_ratio, plain.general) == ("1:2", str(tmp_path / "mine.jsonl")), \
+        "a --general given on the command line is relative to the current directory"
+    assert snapshot_spec("s", None, {}).general == str(ROOT / "examples/general/instructions.jsonl")
+
+
+def test_snapshot_export_is_a_chat_dataset_folder_that_datasets_and_trl_load(wh, tmp_path, tiny_model):
+    from datasets import load_dataset
+    from trl import SFTConfig, SFTTrainer
+    from trl.data_utils import is_conversational
+
+    from curation.snapshot import create_snapshot
+    from tests.warehouse import test_snapshot_spec_diff_export as snapshot_tests
+    from warehouse.snapshot_spec import SnapshotSpec
+    from warehouse.snapshots import snapshot_rows
+
+    _, general = snapshot_tests.factory_wh.__wrapped__(wh, tmp_path)
+    snap = create_snapshot(wh, SnapshotSpec(name="chat", general=general, general_ratio="1:2", seed=1), run_id="r")
+    result = runner.invoke(app, ["snapshot", "export", "chat", "--out", str(tmp_path / "out"), "-w", wh.path])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "out" / "chat"
+    assert {p.suffix for p in folder.rglob("*") if p.is_file()} == {".parquet", ".md"}, "one data format"
+    dataset = load_dataset(str(folder), name=None, streaming=False)["train"]  # what `trl sft --dataset_name` runs
+    stored = snapshot_rows(wh, snap["snapshot_id"])
+    assert dataset["messages"] == [[{"role": "user", "content": r["prompt"]},
+                                    {"role": "assistant", "content": r["completion"]}] for r in stored]
+    assert [(p[0]["content"], c[0]["content"]) for p, c in zip(dataset["prompt"], dataset["completion"])] == \
+        [(r["prompt"], r["completion"]) for r in stored], "prompt/completion kept, as chat turns"
+    assert all(is_conversational({key: row[key]}) for row in dataset for key in ("messages", "prompt", "completion"))
+    trainer = SFTTrainer(model=tiny_model, train_dataset=dataset, args=SFTConfig(
+        output_dir=str(tmp_path / "trl"), max_steps=1, per_device_train_batch_size=2, report_to=[], use_cpu=True,
+        save_strategy="no", max_length=64))
+    labels = trainer.train_dataset[0]["labels"]
+    assert labels[0] == -100 and labels[-1] != -100, "TRL took it as prompt-completion: the prompt is masked"
+    assert trainer.train().training_loss > 0

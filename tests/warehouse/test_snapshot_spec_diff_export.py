@@ -199,7 +199,7 @@ def test_diff_reports_added_removed_and_composition(factory_wh):
 
 def test_export_round_trips_through_parquet_and_datasets(factory_wh, tmp_path):
     import pyarrow.parquet as pq
-    from datasets import load_from_disk
+    from datasets import load_dataset
 
     wh, general = factory_wh
     snap = create_snapshot(wh, SnapshotSpec(name="exp", general=general, general_ratio="1:2", seed=1), run_id="r")
@@ -208,8 +208,10 @@ def test_export_round_trips_through_parquet_and_datasets(factory_wh, tmp_path):
     expected = snapshot_rows(wh, snap["snapshot_id"])
     core = ("row_index", "kind", "prompt", "completion", "generation_id", "general_id")
 
-    parquet = pq.read_table(out / "exp.parquet").to_pylist()
-    on_disk = load_from_disk(str(out / "exp")).to_list()
+    parquet = [{**r, "prompt": r["prompt"][0]["content"], "completion": r["completion"][0]["content"]}
+               for r in pq.read_table(out / "exp" / "data" / "train-00000-of-00001.parquet").to_pylist()]
+    on_disk = [{**r, "prompt": r["prompt"][0]["content"], "completion": r["completion"][0]["content"]}
+               for r in load_dataset(str(out / "exp"), split="train").to_list()]
     for rows in (parquet, on_disk):
         assert [{k: r[k] for k in core} for r in rows] == [{k: r[k] for k in core} for r in expected]
         lineage = {r["generation_id"]: r for r in rows if r["kind"] == "distilled"}
@@ -226,7 +228,7 @@ def test_export_round_trips_through_parquet_and_datasets(factory_wh, tmp_path):
     assert written["spec"]["general_ratio"] == "1:2" and written["pushed_to"] is None
     assert written["composition"]["kind"] == {"distilled": 5, "general": 2}
     export_snapshot(wh, "exp", out)  # exporting again over the same directory is fine
-    assert pq.read_table(out / "exp.parquet").num_rows == 7
+    assert pq.read_table(out / "exp" / "data" / "train-00000-of-00001.parquet").num_rows == 7
 
 
 def test_push_to_hub_without_network_is_one_clear_error_after_the_local_export(factory_wh, tmp_path):
@@ -239,7 +241,7 @@ def test_push_to_hub_without_network_is_one_clear_error_after_the_local_export(f
     assert message.startswith("could not push snapshot 'hub' to the Hub as 'distillery-test/hub-snapshot': ")
     assert "the Hugging Face Hub is unreachable (no network?)" in message  # this machine is offline
     assert "the local export in" in message
-    assert (tmp_path / "out" / "hub.parquet").exists() and (tmp_path / "out" / "hub").is_dir()
+    assert (tmp_path / "out" / "hub" / "data" / "train-00000-of-00001.parquet").exists()
     assert json.loads((tmp_path / "out" / "hub.json").read_text())["pushed_to"] is None
 
 
@@ -275,7 +277,7 @@ def test_cli_create_with_filters_then_diff_and_export(factory_wh, tmp_path, pref
 
     result = runner.invoke(app, ["snapshot", "export", "all", "--out", str(tmp_path / "x"), "-w", wh.path])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "x" / "all.parquet").exists() and "6 rows" in result.output
+    assert (tmp_path / "x" / "all" / "README.md").exists() and "6 rows" in result.output
 
     result = runner.invoke(app, ["snapshot", "export", "all", "--out", str(tmp_path / "y"), "-w", wh.path,
                                  "--push-to-hub", "distillery-test/all"])
