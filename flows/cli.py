@@ -101,7 +101,8 @@ def curate(recipe: Recipe_ = None, warehouse: Warehouse_ = None) -> None:
 @friendly
 def train(snapshot: Annotated[str, typer.Argument(help="snapshot name or id")], recipe: Recipe_ = None,
           method: Annotated[str | None, typer.Option(
-              help="training method (sft | kd); default: the recipe's train.method")] = None,
+              help="train only this method (sft, kd, gkd, ...: `distill recipe explain --section train`); "
+                   "default: the recipe's train.method and its students")] = None,
           warehouse: Warehouse_ = None) -> None:
     """Fine-tune the student on a snapshot with the recipe's `train:` settings. Outputs go to the recipe's
     `train.output_root` (default runs/, relative to the recipe's project folder)."""
@@ -109,13 +110,20 @@ def train(snapshot: Annotated[str, typer.Argument(help="snapshot name or id")], 
 
     if method is not None and method not in METHODS:
         raise typer.BadParameter(f"unknown method {method!r}; use one of: {', '.join(sorted(METHODS))}")
+    check_snapshot_exists(warehouse, snapshot)  # the cheapest check first
     recipe = announce_recipe(recipe)
     validate_recipe(recipe, teacher_calls=False)
-    check_snapshot_exists(warehouse, snapshot)
     from flows.factory import train_flow
 
-    result = train_flow(snapshot_name=snapshot, recipe=recipe, warehouse=warehouse, method=method)
-    console.print_json(data={k: v for k, v in result.items() if k != "log_history"}, default=str)
+    result = _without_log_history(train_flow(snapshot_name=snapshot, recipe=recipe, warehouse=warehouse,
+                                             method=method))
+    if "students" in result:
+        result["students"] = [_without_log_history(s) for s in result["students"]]
+    console.print_json(data=result, default=str)
+
+
+def _without_log_history(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k != "log_history"}
 
 
 @app.command()

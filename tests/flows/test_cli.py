@@ -145,7 +145,7 @@ def test_run_takes_the_recipe_as_an_argument_or_with_r_but_not_two(tmp_path):
 
 
 def test_a_defaulted_recipe_is_announced(wh):
-    result = runner.invoke(app, ["train", "no-such-snapshot", "-w", wh.path])
+    result = runner.invoke(app, ["eval", "--training-run", "no-such-run", "-w", wh.path])
     assert result.exit_code == 2
     assert "recipe quickstart" in result.output and "pass -r RECIPE" in result.output
 
