@@ -6,7 +6,10 @@ The figures are read by `warehouse/quality.py:quality_report` (where each one is
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
+from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -16,7 +19,15 @@ from curation.report import markdown_report, pct, render_chart
 from warehouse.db import Warehouse
 from warehouse.quality import QualityRow, quality_report
 
-ARTIFACT_KEY = "quality-report"
+ARTIFACT_KEY = "quality-report"  # the prefix; each warehouse has its own key (artifact_key)
+
+
+def artifact_key(prefix: str, warehouse_path: str | Path) -> str:
+    """A Prefect artifact key (lowercase letters, digits, dashes) for one warehouse file: the prefix, the file's
+    name and a hash of its absolute path, so runs on different warehouses keep separate artifact histories."""
+    path = Path(warehouse_path).expanduser().resolve()
+    name = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")[:40] or "warehouse"
+    return f"{prefix}-{name}-{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
 
 
 @task(cache_policy=NO_CACHE)
@@ -34,9 +45,12 @@ def report_task(wh: Warehouse, run_id: str, chart_path: str | None = None) -> li
     if FlowRunContext.get() is not None:
         from prefect.artifacts import create_markdown_artifact
 
-        create_markdown_artifact(markdown=markdown_report(rows, f"Data quality (run {run_id})"), key=ARTIFACT_KEY,
-                                 description=f"pass rate, dedup rate, decontamination and cost per template and "
-                                             f"teacher, run {run_id}")
+        where = Path(wh.path).resolve()
+        create_markdown_artifact(
+            markdown=markdown_report(rows, f"Data quality of the whole warehouse {where} (after run {run_id})"),
+            key=artifact_key(ARTIFACT_KEY, where),
+            description=f"every generation in {where}, not only run {run_id}: pass rate, dedup rate, "
+                        f"decontamination and cost per template and teacher")
     for r in rows:
         logger.info("%s %s: %d generations, pass rate %s, dedup rate %s", r["dimension"], r["label"],
                     r["generations"], pct(r["pass_rate"]), pct(r["dedup_rate"]))
