@@ -207,3 +207,22 @@ def test_snapshot_export_is_a_chat_dataset_folder_that_datasets_and_trl_load(wh,
     labels = trainer.train_dataset[0]["labels"]
     assert labels[0] == -100 and labels[-1] != -100, "TRL took it as prompt-completion: the prompt is masked"
     assert trainer.train().training_loss > 0
+
+
+def test_on_an_80_column_terminal_long_cells_fold_instead_of_being_cut():
+    import io
+
+    from rich.console import Console
+
+    from flows.summary import print_rows
+
+    buf = io.StringIO()
+    value = "student-" + "0123456789" * 12
+    print_rows(Console(file=buf, force_terminal=True, width=80, color_system=None),
+               [{"role": value, "accuracy": 0.123456789, "id": "011" * 30}], "table")
+    lines = buf.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    columns = ["", "", ""]
+    for line in (line for line in lines if line.startswith("│")):  # body lines: a folded cell continues below
+        columns = [c + part.strip() for c, part in zip(columns, line.split("│")[1:-1])]
+    assert columns == [value, "0.123456789", "011" * 30] and "…" not in buf.getvalue()
