@@ -45,15 +45,45 @@ def test_suite_file_shape() -> None:
     assert sum(c["options_decide"] for c in SUITE) == 7
 
 
+# Every suite case where our default verdict differs from the label, and why (bench/README.md,
+# "Math verifier vs math-verify"): (gold, prediction) -> the label's class.
+POLICY_MISSES = {
+    # labelled false only under latex-only extraction (options_decide); the response does answer 9
+    ("$9$", "Answer $ \n 9 \n $"): "extraction option",
+    ("$9$", "Answer \\( \n 9 \n \\)"): "extraction option",
+    # decimal approximations: decimal_approx=False (math_cases.jsonl lines 4, 115, 120-121, 326)
+    ("$\\frac{1}{3}$", "0.3333$"): "decimal approximation",
+    ("$\\frac{1}{12}$", "$0.0833333333333333$"): "decimal approximation",
+    ("$(\\begin{pmatrix}\\frac{1}{3}\\\\ \\frac{1}{5} \\end{pmatrix})$", "$\\begin{pmatrix}0.33\\\\0.2 \\end{pmatrix}$"):
+        "decimal approximation",
+    ("$(\\frac{3}{5},\\frac{8}{3}]$", "$(0.6,2.6667]$"): "decimal approximation",
+    ("4.123105625617661", "$\\sqrt{17}$"): "decimal approximation",
+    # the same pair is in the suite twice with opposite labels (allow_set_relation_comp True/False):
+    # both are the same set of x, we say equal, the False one is a miss
+    ("$x \\in [-2,7]$", "$-2 \\\\le x \\\\le 7$"): "label conflict in the suite",
+    # likewise labelled False (strict) and True (strict=False): f(y) is not f(x), the True one is a miss
+    ("$f(x)$", "$f(y)$"): "label conflict in the suite",
+    # labelled equal upstream; our trap math_cases.jsonl line 1 (1-1/e vs 1+1/e) says they differ
+    ("$1 - \\frac{1}{\\mathrm{e}}$", "$1 + \\frac{1}{\\mathrm{e}}$"): "trap",
+}
+SELF_CONFLICTING = {k for k, why in POLICY_MISSES.items() if why == "label conflict in the suite"}
+
+
 def test_suite_agreement_with_default_options(suite_verdicts: list[Verdict]) -> None:
+    """All 270 cases with default options: the misses are exactly `POLICY_MISSES` (260/270), and
+    on the 263 cases whose label math-verify's default call gives, >= 97.5% agreement and no
+    false positive except on a pair the suite labels both ways."""
+    missed = [(c["gold"], c["prediction"]) for c, v in zip(SUITE, suite_verdicts) if v.passed != c["expected"]]
+    assert sorted(missed) == sorted(POLICY_MISSES), set(missed) ^ set(POLICY_MISSES)
+    assert not [v for v in suite_verdicts if v.reason == "timeout"]
     scored = [(c, v) for c, v in zip(SUITE, suite_verdicts) if not c["options_decide"]]
     agree = sum(v.passed == c["expected"] for c, v in scored)
-    false_pos = [c for c, v in scored if v.passed and not c["expected"]]
-    misses = [f"{c['test']}: {c['prediction'][-60:]!r} vs {c['gold'][-60:]!r} -> {v.reason}"
-              for c, v in scored if v.passed != c["expected"]]
+    false_pos = [c for c, v in scored if v.passed and not c["expected"] and (c["gold"], c["prediction"]) not in
+                 SELF_CONFLICTING]
     assert not false_pos, false_pos
-    assert agree / len(scored) >= 0.975, f"{agree}/{len(scored)}\n" + "\n".join(misses)
-    assert not [v for v in suite_verdicts if v.reason == "timeout"]
+    assert agree / len(scored) >= 0.975, f"{agree}/{len(scored)}"
+    for gold, prediction in SELF_CONFLICTING:  # one verdict per pair, whatever the options were
+        assert len({v.passed for c, v in zip(SUITE, suite_verdicts) if (c["gold"], c["prediction"]) == (gold, prediction)}) == 1
 
 
 def test_several_boxes_and_prose(verifier: MathVerifier) -> None:
@@ -110,7 +140,7 @@ def test_traps_stay_with_our_ladder(verifier: MathVerifier) -> None:
     """Where math-verify alone says equal, our stricter ladder keeps its verdict."""
     traps = [("1-1/e", "1+1/e"), (r"\boxed{10\%}", "0.1"), (r"\boxed{\log 100}", "2"), ("y = 3", "x = 3"),
              (r"\boxed{\{1,2\}}", "(1,2)"), (r"\boxed{5\text{ million}}", "5"), ("Final answer: 3 squared", "3"),
-             (r"\boxed{(x, y) = (1, 2)}", "(1, 2)"), ("0.3333", "1/3"), (r"\boxed{12 \mathrm{e}}", "12")]
+             ("0.3333", "1/3"), (r"\boxed{12 \mathrm{e}}", "12")]
     assert _judge(verifier, traps) == [False] * len(traps)
 
 
@@ -123,3 +153,73 @@ def test_decimal_options() -> None:
     comma = [("1000,99", "1000.99"), ("1.22", "1,22"), ("0.111", "0,111")]
     assert _judge(strict, comma) == [True, True, True]
     assert _judge(MathVerifier(timeout_s=10.0, workers=1, decimal_comma=False), comma) == [False, False, False]
+
+
+def test_set_and_relation_with_a_doubled_backslash(verifier: MathVerifier) -> None:
+    """`x \\in [-2,7]` and `-2 \\\\le x \\\\le 7` (the backslash doubled, as the suite's test writes it)
+    are the same set of x, in either role. (The suite labels the reference-as-set direction
+    true only under allow_set_relation_comp=True and false under its default: one of the two
+    identical cases is a miss whatever the verdict.)"""
+    pairs = [(r"$-2 \\le x \\le 7$", r"$x \in [-2,7]$"), (r"$x \in [-2,7]$", r"$-2 \\le x \\le 7$"),
+             (r"$-2 \\leq x < 7$", r"$x \in [-2,7)$")]
+    assert _judge(verifier, pairs) == [True] * len(pairs)
+    wrong = [(r"$-2 \\le x \\le 8$", r"$x \in [-2,7]$"), (r"$-2 \\le x < 7$", r"$x \in [-2,7]$"),
+             (r"$x \in [-2,7]$", r"$-2 \\ge x \\ge 7$")]
+    assert _judge(verifier, wrong) == [False] * len(wrong)
+
+
+def test_labelled_answer_and_prose_tuple(verifier: MathVerifier) -> None:
+    """The two former "known gap" labels of math_cases.jsonl, with their wrong twins."""
+    pairs = [(r"\boxed{(x, y) = (1, 2)}", "(1, 2)"), ("The point is (3, 4)", "(3, 4)"),
+             ("So the interval is [0, 1).", "[0, 1)")]
+    assert _judge(verifier, pairs) == [True] * len(pairs)
+    wrong = [(r"\boxed{(x, y) = (1, 3)}", "(1, 2)"), ("The point is (3, 5)", "(3, 4)"),
+             (r"\boxed{x + y = 3}", "3"), ("So the interval is [0, 1].", "[0, 1)")]
+    assert _judge(verifier, wrong) == [False] * len(wrong)
+
+
+def test_two_stage_parsing_gives_the_ll_parse() -> None:
+    """SLL-first parsing (LL again on a syntax error) returns what latex2sympy's own LL parse
+    returns, on forms that pass SLL and on forms that need the LL stage."""
+    from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy, latex2sympy
+
+    from verifiers.math import library
+
+    assert library._lib() is not None and _Latex2Sympy._distillery_two_stage
+    texts = [r"\frac{1}{2}+\sqrt{3}", r"(1, \frac{\pi}{2})", r"x \in [-2,7]", r"-2 \le x \le 7",
+             r"\begin{pmatrix}1 & 2 \\ 3 & 4\end{pmatrix}", r"\{1, 2\} \cup (3, 4]",
+             r"x_{1}=10^{\frac{-5+\sqrt{13}}{6}},\quad x_{2}=1", r"F_n = \sum_{k=0}^{n-1} F_k F_{n-k-1}",
+             r"y_{1}=-2 x^{2}+4 x+3, y_{2}=3 x^{2}+12 x+10"]
+    two_stage = [str(latex2sympy(t)) for t in texts]
+    saved = _Latex2Sympy.create_parser, _Latex2Sympy.parse
+    try:
+        _Latex2Sympy.create_parser, _Latex2Sympy.parse = _Latex2Sympy._distillery_ll_methods
+        ll_only = [str(latex2sympy(t)) for t in texts]
+    finally:
+        _Latex2Sympy.create_parser, _Latex2Sympy.parse = saved
+    assert two_stage == ll_only
+
+
+def test_reference_parse_is_cached() -> None:
+    from verifiers.math import library
+
+    library.parse_reference.cache_clear()
+    a = library.parse_reference(r"\frac{3}{4}")
+    b = library.parse_reference(r"\frac{3}{4}")
+    assert a is b and library.parse_reference.cache_info().hits == 1
+    assert library.library_equal(r"$\boxed{0.75}$", r"\frac{3}{4}", False, True)[0] is True
+    assert library.library_equal(r"$\boxed{0.7}$", r"\frac{3}{4}", False, True)[0] is False
+
+
+def test_warm_up_corpus_is_generic() -> None:
+    """The worker warm-up parses its own generic forms, none taken from the suite or the labelled set."""
+    from verifiers.math import library
+
+    labelled_path = Path(__file__).with_name("math_cases.jsonl")
+    labelled = [json.loads(line) for line in labelled_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    benchmark = {c[k] for c in SUITE for k in ("gold", "prediction")}
+    benchmark |= {c[k] for c in labelled for k in ("prediction", "reference")}
+    ours = set(library.WARM_UP_TEXTS) | {t for pair in library.WARM_UP_PAIRS for t in pair}
+    ours |= {t.strip("$") for t in ours}
+    assert not ours & benchmark, ours & benchmark
+    library.warm_up()

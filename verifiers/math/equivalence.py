@@ -17,7 +17,8 @@ decided is returned)
    general equations compare up to a non-zero constant factor (``equation``).
    A reference that labels a value (``(p,q)=(3,2)``, ``|AB|=1``: a name on the
    left, no operators in it; no letters on the right) is that value for a prediction that is not an
-   equation; ``7 = 11a+c`` (letters on the right) stays an equation.
+   equation, and a labelled prediction (``(x, y) = (1, 2)``) is its value for a reference that is
+   not one; ``7 = 11a+c`` (letters on the right) stays an equation.
 3. ``rational`` -- both sides are exact rationals (integers, decimals, ``a/b``,
    ``\\frac{a}{b}``, mixed numbers ``1\\frac{1}{2}`` / ``1 1/2``, 1e-3): compared
    exactly with fractions.Fraction, so 0.3333 != 1/3 and -0 == 0.
@@ -96,6 +97,8 @@ def compare(a: tuple, b: tuple) -> tuple[bool, str]:
         return compare(a[2], b[2])
     if kb == "eq" and ka not in ("eq", "bind") and _is_label(b[1]) and not has_letters(b[2]):
         return compare(a, parse_answer(b[2]))  # a labelled reference: (p,q)=(3,2), |AB|=1, V_1:V_2=11:21
+    if ka == "eq" and kb not in ("eq", "bind") and _is_label(a[1]) and not has_letters(a[2]):
+        return compare(parse_answer(a[2]), b)  # a labelled answer: (x, y) = (1, 2) against (1, 2)
     if "eq" in kinds or ka == kb == "bind":  # x = 1 vs y = 1 is an equation, not a value
         return _equations_equal(a, b)
     if ka == "bind":

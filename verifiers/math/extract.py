@@ -15,8 +15,9 @@ Extraction order (`extract_answer`, the first method that finds something wins)
    except "or", "and", "yes", "no", ... This lets references-style bare answers
    be verified without a ``last_number`` mangling of ``\\frac{1}{2}`` into 2.
 5. ``last_number`` -- fallback: the last number in the text (integers, decimals,
-   ``a/b``, thousands separators, a leading minus sign). Recorded as such in the
-   verdict details so callers can decide whether to trust it.
+   ``a/b``, thousands separators, a leading minus sign); when that number closes a
+   bracketed list of numbers (``The point is (3, 4)``, ``[0, 1)``) the whole list.
+   Recorded as such in the verdict details so callers can decide whether to trust it.
 6. ``(None, "none")`` -- nothing found; the verdict reason is ``no_answer``.
 
 Whatever a method finds is normalised (`normalize.normalize_answer`); a method
@@ -39,6 +40,8 @@ _PHRASE_RE = re.compile(
     r"(?:\bfinal\s+answer\s*(?:is\b|:)|\bthe\s+answer\s+is\b|\banswer\s*:)", re.IGNORECASE
 )
 _BOLD_RE = re.compile(r"\*\*([^*\n]+?)\*\*")
+_NUM = r"-?\d+(?:\.\d+)?(?:/\d+)?"
+_NUM_TUPLE_RE = re.compile(rf"[(\[]\s*{_NUM}(?:\s*,\s*{_NUM})+\s*[)\]]")
 _LAST_NUM_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+(?![\d,])|\d+)(\.\d+)?(/\d+(?![\d.]))?")
 _SENTENCE_CUT_RE = re.compile(
     r"\.(?=\s|$)|,\s+(?!(?:or|and)\b)(?=[A-Za-z]{2,}\b)|\s+\((?=[A-Za-z]{2,})"
@@ -141,6 +144,9 @@ def _last_number(text: str) -> str | None:
     m = last_match(_LAST_NUM_RE, text)
     if m is None:
         return None
+    t = last_match(_NUM_TUPLE_RE, text)
+    if t is not None and t.start() < m.start() and m.end() <= t.end():
+        return t.group(0)  # "The point is (3, 4)": the last number closes a tuple of numbers
     num = m.group(0).replace(",", "")
     i = m.start()
     if i > 0 and text[i - 1] == "-" and (i == 1 or text[i - 2] in " \t\n(=:$[{,"):

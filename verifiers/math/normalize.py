@@ -152,7 +152,10 @@ def _unwrap_text_cmds(s: str) -> str:
 
 
 def _expand_shorthands(s: str) -> str:
-    """\\frac12, \\frac{1}2, \\frac1{2}, \\sqrt2, \\le, infinity -> their full forms."""
+    """\\frac12, \\frac{1}2, \\frac1{2}, \\sqrt2, \\le, infinity -> their full forms; a relation
+    written with a doubled backslash (``-2 \\\\le x``, over-escaped text: a line break followed
+    by the letters "le" means nothing in an answer) is that relation."""
+    s = re.sub(r"(?<!\\)\\\\(?=(?:leq?|geq?|lt|gt|neq?|leqslant|geqslant)(?![A-Za-z]))", r"\\", s)
     s = re.sub(r"\\frac\s*([0-9A-Za-z])\s*([0-9A-Za-z])", r"\\frac{\1}{\2}", s)
     s = re.sub(r"\\frac\s*\{([^{}]*)\}\s*([0-9A-Za-z])", r"\\frac{\1}{\2}", s)
     s = re.sub(r"\\frac\s*([0-9A-Za-z])\s*\{", r"\\frac{\1}{", s)

@@ -36,6 +36,7 @@ from multiprocessing.connection import wait as _mp_wait
 
 from verifiers.base import Verdict
 from verifiers.math.check import safe_check, timeout_verdict
+from verifiers.math.library import warm_up as _warm_up_library
 from verifiers.per_process import PerProcess
 
 WORKER_MEMORY_BYTES = 4 << 30
@@ -50,6 +51,7 @@ def _worker_main(conn) -> None:  # pragma: no cover - runs in the child
     _cap_memory()
     safe_check("\\boxed{2\\sqrt{2}}", "\\sqrt{8}")  # warm up sympy and the parser before the first real check
     safe_check("Therefore $x \\geq 5$ is the solution.", "$x >= 5$")  # ... and the math-verify path
+    _warm_up_library()  # ... and its parser's prediction cache, on generic answer forms
     conn.send(("ready",))
     while True:
         try:
