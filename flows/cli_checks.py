@@ -54,7 +54,8 @@ def check_general(source: str, where: str = "--general") -> None:
     anything else is a Hugging Face Hub dataset id, which only the load can check."""
     path = Path(source)
     if path.suffix.lower() in DATA_SUFFIXES and not path.is_file():
-        raise Misuse(where, f"general data file {source} does not exist (resolved to {path.resolve()})",
+        resolved = "" if path.is_absolute() else f" (resolved to {path.resolve()})"
+        raise Misuse(where, f"general data file {source} does not exist{resolved}",
                      "pass an existing JSONL/Parquet file with prompt and response columns (a relative --general "
                      "is relative to the current directory; in a recipe, to the recipe's project folder), or "
                      "--ratio 0:1 for no general data")

@@ -49,13 +49,14 @@ def create(name: Annotated[str, typer.Argument(help="a new, unused snapshot name
     """Freeze the curated rows matching the filters (plus a general-data mix) under a new name. Checked first
     (general file, matching rows, a name already used with other content): misuse ends in one line, exit 2."""
     from flows.cli_checks import check_new_snapshot
-    from flows.factory import snapshot_flow
 
     spec = snapshot_spec(name, recipe, {"general": general, "general_ratio": ratio, "seed": seed,
                                         "domains": domain or None, "templates": template or None,
                                         "teachers": teacher or None, "since": since, "until": until,
                                         "min_agreement": min_agreement, "verified_only": verified_only})
     check_new_snapshot(warehouse, spec)
+    from flows.factory import snapshot_flow  # Prefect: imported only once the checks passed
+
     snap = snapshot_flow(spec=spec.to_dict(), warehouse=warehouse)
     state = "created" if snap["created"] else "already exists with identical content"
     console.print(f"snapshot {snap['name']} {state}: {snap['n_distilled']} distilled + "
