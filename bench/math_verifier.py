@@ -238,10 +238,32 @@ def warm_up(ours, workers: int, timeout: float) -> float:
             return time.perf_counter() - t0
 
 
-def run_ours(ours, items, workers: int, timeout: float) -> tuple[list[bool], float]:
+def workers_cpu_s() -> float | None:
+    """CPU seconds used so far by our pool's worker processes (Linux /proc; None elsewhere)."""
+    from verifiers.math.pool import get_pool
+
+    try:
+        total = 0
+        for pid in get_pool().pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+CPU_SECONDS: dict[str, float] = {}  # set -> our workers' CPU seconds on it
+
+
+def run_ours(ours, items, workers: int, timeout: float, set_name: str = "") -> tuple[list[bool], float]:
+    cpu0 = workers_cpu_s()
     t0 = time.perf_counter()
     vs = ours.verify_batch([(p, r) for p, r, _ in items], timeout_s=timeout, workers=workers)
-    return [v.passed for v in vs], time.perf_counter() - t0
+    secs = time.perf_counter() - t0
+    cpu1 = workers_cpu_s()
+    if cpu0 is not None and cpu1 is not None:
+        CPU_SECONDS[set_name] = cpu1 - cpu0
+    return [v.passed for v in vs], secs
 
 
 def run_mv(fn, items) -> tuple[list[bool], float]:
@@ -263,6 +285,7 @@ def main() -> None:
     args = parser.parse_args()
 
     workers = args.workers or _default_workers()
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(f"cpu_count={os.cpu_count()}  platform={platform.platform()}  "
           f"processor={platform.processor() or platform.machine()}  python={platform.python_version()}")
     print(f"sympy={_ver('sympy')}  math-verify={_ver('math-verify')}  "
@@ -288,7 +311,7 @@ def main() -> None:
     table = []
     for set_name, items in sets.items():
         expected = [e for _, _, e in items]
-        got, secs = run_ours(ours, items, workers, args.timeout)
+        got, secs = run_ours(ours, items, workers, args.timeout, set_name)
         table.append((set_name, f"ours ({workers} workers)", score(expected, got), len(items) / secs))
         for name, fn in mv_fns.items():
             got, secs = run_mv(fn, items)
@@ -300,6 +323,13 @@ def main() -> None:
         print(f"| {set_name} | {sc['n']} | {name} | {sc['acc']:.1%} ({sc['correct']}) | {sc['fp']} | {sc['fn']} "
               f"| {rate:,.0f} |")
     print(f"math-verify inner timeouts (verdict False): {MV_TIMEOUTS.count}")
+    if CPU_SECONDS:
+        # the machine may be shared: our workers' own CPU time gives the rate on idle cores
+        print("ours, worker CPU seconds per set (rate if the workers had their cores to themselves): " + "; ".join(
+            f"{name} {cpu:.2f}s ({len(sets[name]) / (cpu / workers):,.0f}/s)" for name, cpu in CPU_SECONDS.items() if cpu > 0))
+    if load_before is not None:
+        print(f"load average (1, 5, 15 min): before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
+              f"after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
