@@ -57,7 +57,7 @@ def init(warehouse: Warehouse_ = None,
 @app.command()
 @friendly
 def run(recipe_arg: Annotated[str | None, typer.Argument(
-            metavar="[RECIPE]", help="the recipe, as with -r (kept for `distill run quickstart`)")] = None,
+            metavar="RECIPE", help="the recipe, as with -r (kept for `distill run quickstart`)")] = None,
         recipe: Recipe_ = None, warehouse: Warehouse_ = None) -> None:
     """Run the whole factory from a recipe and print the summary."""
     if recipe_arg and recipe and recipe_arg != recipe:
@@ -104,8 +104,9 @@ def train(snapshot: Annotated[str, typer.Argument(help="snapshot name or id")], 
               help="train only this method (sft, kd, gkd, ...: `distill recipe explain --section train`); "
                    "default: the recipe's train.method and its students")] = None,
           warehouse: Warehouse_ = None) -> None:
-    """Fine-tune the student on a snapshot with the recipe's `train:` settings. Outputs go to the recipe's
-    `train.output_root` (default runs/, relative to the recipe's project folder)."""
+    """Fine-tune the student on a snapshot with the recipe's `train:` settings.
+
+    Outputs go to the recipe's `train.output_root` (default runs/, relative to the recipe's project folder)."""
     from training.methods import METHODS
 
     if method is not None and method not in METHODS:
@@ -144,8 +145,10 @@ def sql(query: Annotated[str, typer.Argument(help="SQL, run read-only; several s
         warehouse: Warehouse_ = None,
         fmt: Annotated[str, typer.Option("--format", help="table | vertical | markdown | csv | json (csv and json: "
                                          "one statement)")] = "table") -> None:
-    """Run a read-only query; retries while a flow holds the write lock. Nothing is cut: piped output is as wide
-    as its rows, and `--format vertical` prints one `column | value` line per field."""
+    """Run a read-only query; retries while a flow holds the write lock.
+
+    Nothing is cut: piped output is as wide as its rows, and `--format vertical` prints one `column | value` line
+    per field."""
     from flows.cli_checks import Misuse
     from flows.summary import print_rows
     from warehouse.db import Warehouse

@@ -55,8 +55,10 @@ def score(ctx: typer.Context,
 def list_(split: Split_ = None,
           fmt: Annotated[str, typer.Option("--format", help="table | vertical | markdown | csv | json")] = "table",
           warehouse: Warehouse_ = None) -> None:
-    """Every recorded evaluation, oldest first: when, role, model, method, snapshot, split, n, accuracy with its
-    95% Wilson interval, and every other metric stored for it."""
+    """Every recorded evaluation with its accuracy, 95% Wilson interval and stored metrics.
+
+    Oldest first: when, role, model, method, snapshot, split, n, correct, accuracy, interval, and one column per
+    other metric stored for any evaluation (empty where it does not apply)."""
     from flows.summary import check_format, print_rows
     from warehouse.db import Warehouse
 
@@ -114,9 +116,11 @@ def compare(a: Annotated[str, typer.Argument(help="evaluation id or training run
             b: Annotated[str, typer.Argument(help="evaluation id or training run id (a unique prefix is enough)")],
             fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
             warehouse: Warehouse_ = None) -> None:
-    """Two evaluations side by side: accuracy with its 95% interval each, and on the prompts both answered an
-    exact McNemar test with the items that flip each way. A training run id stands for its newest evaluation
-    on a split the other side was also scored on."""
+    """Two evaluations side by side, paired by exact McNemar on the prompts both answered.
+
+    Accuracy with its 95% interval each; on the shared prompts, the items that flip each way and the exact
+    McNemar p-value. A training run id stands for its newest evaluation on a split the other side was also
+    scored on."""
     from warehouse.db import Warehouse
 
     if fmt not in ("table", "json"):
@@ -204,7 +208,7 @@ def _print_comparison(r: dict) -> None:
 def chart(out: Annotated[str, typer.Option("--out", "-o", help="chart file: .png writes PNG, anything else SVG; "
                                            "a relative path is relative to the current directory")],
           split: Split_ = None, warehouse: Warehouse_ = None) -> None:
-    """Accuracy with its 95% Wilson interval for every evaluation, per model and method, one panel per split."""
+    """A chart of every evaluation's accuracy with its 95% Wilson interval, per model and method."""
     from pathlib import Path
 
     from evaluation.chart import render_accuracy_chart

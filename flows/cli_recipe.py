@@ -16,13 +16,14 @@ console = Console()
 @recipe_app.command("explain")
 @friendly
 def explain(recipe_arg: Annotated[str | None, typer.Argument(
-                metavar="[RECIPE]", help="also show this recipe's values (name in recipes/ or a YAML path)")] = None,
+                metavar="RECIPE", help="also show this recipe's values (name in recipes/ or a YAML path)")] = None,
             recipe: Annotated[str | None, typer.Option("--recipe", "-r", help="the same, as an option")] = None,
             section: Annotated[str | None, typer.Option(help="only this section, e.g. train or teacher")] = None,
             fmt: Annotated[str, typer.Option("--format", help="table | vertical | markdown | csv | json")]
             = "table") -> None:
-    """Print every field of every recipe section with its type, default and help; with a RECIPE, its value
-    there too. Relative paths in a recipe resolve against its project folder (see the note printed last)."""
+    """Every recipe field with its type, default and help (and a RECIPE's values).
+
+    A note printed last says how relative paths in a recipe are resolved."""
     from flows.recipe import PROJECT_FOLDER, explain, load_recipe
     from flows.summary import check_format, print_rows
 

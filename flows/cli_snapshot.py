@@ -46,8 +46,10 @@ def create(name: Annotated[str, typer.Argument(help="a new, unused snapshot name
            seed: Annotated[int | None, typer.Option(help="seed for sampling general rows (default: the recipe's, "
                                                          "else 0)")] = None,
            warehouse: Warehouse_ = None) -> None:
-    """Freeze the curated rows matching the filters (plus a general-data mix) under a new name. Checked first
-    (general file, matching rows, a name already used with other content): misuse ends in one line, exit 2."""
+    """Freeze the curated rows matching the filters (plus a general-data mix) under a new name.
+
+    Checked first (general file, matching rows, a name already used with other content): misuse ends in one
+    line, exit 2, before Prefect starts."""
     from flows.cli_checks import check_new_snapshot
 
     spec = snapshot_spec(name, recipe, {"general": general, "general_ratio": ratio, "seed": seed,
