@@ -145,3 +145,28 @@ def test_eval_without_a_subcommand_still_scores_and_history_needs_no_prefect(tmp
     assert starts_prefect(["eval", "-r", "gsm8k"]) and starts_prefect(["eval"])
     assert not starts_prefect(["eval", "list"]) and not starts_prefect(["snapshot", "list"])
     assert starts_prefect(["snapshot", "create", "x"]) and not starts_prefect(["sql", "SELECT 1"])
+
+
+def test_distill_eval_still_scores_a_recipe_and_the_history_reads_it_back(tmp_path, tiny_model, monkeypatch,
+                                                                          prefect_api):
+    from generators.teachers import BACKENDS
+    from tests.fakes import ScriptedTeacher
+    from tests.flows.test_public_eval import _first, _recipe
+
+    recipe = _recipe(tmp_path, "gsm8k", "math", "examples/templates/math.j2", tiny_model, 3)
+    monkeypatch.setitem(BACKENDS, "scripted", None)  # the recipe validates before the script exists
+    script = {p.text: [f"The answer is \\boxed{{{p.seed.reference if i < 2 else 'none'}}}."]
+              for i, p in enumerate(_first(recipe, 3))}
+    monkeypatch.setitem(BACKENDS, "scripted", lambda cfg: ScriptedTeacher(cfg, script))
+    db = str(tmp_path / "w.duckdb")
+    result = runner.invoke(app, ["eval", "-r", recipe, "-w", db])
+    assert result.exit_code == 0, result.output
+    assert "evaluation" in result.stdout and "2/3" in result.stdout, "the scoring table, as before"
+    rows = {r["role"]: r for r in _json(["eval", "list", "-w", db, "--format", "json"])}
+    assert (rows["teacher"]["correct"], rows["teacher"]["n"], rows["teacher"]["split"]) == (2, 3, "gsm8k")
+    low, high = binomtest(2, 3).proportion_ci(method="wilson")
+    assert (rows["teacher"]["ci_low"], rows["teacher"]["ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    pair = _json(["eval", "compare", rows["base"]["evaluation_id"], rows["teacher"]["evaluation_id"], "-w", db,
+                  "--format", "json"])
+    assert pair["shared"] == 3 and len(pair["wrong_to_right"]) - len(pair["right_to_wrong"]) == \
+        2 - rows["base"]["correct"]
