@@ -18,7 +18,7 @@ console = Console()
 def explain(recipe_arg: Annotated[str | None, typer.Argument(
                 metavar="RECIPE", help="also show this recipe's values (name in recipes/ or a YAML path)")] = None,
             recipe: Annotated[str | None, typer.Option("--recipe", "-r", help="the same, as an option")] = None,
-            section: Annotated[str | None, typer.Option(help="only this section, e.g. train or teacher")] = None,
+            section: Annotated[str | None, typer.Option(help="only this section, e.g. train, teacher or top")] = None,
             fmt: Annotated[str, typer.Option("--format", help="table | vertical | markdown | csv | json")]
             = "table") -> None:
     """Every recipe field with its type, default and help (and a RECIPE's values).
@@ -33,6 +33,7 @@ def explain(recipe_arg: Annotated[str | None, typer.Argument(
     name = recipe or recipe_arg
     rows = explain(load_recipe(name) if name else None)
     if section:
+        section = "(top)" if section == "top" else section
         known = list(dict.fromkeys(r["section"] for r in rows))
         rows = [r for r in rows if r["section"] == section or r["section"].startswith(f"{section} (")]
         if not rows:
