@@ -99,17 +99,17 @@ def work_pool_names(file: str | Path) -> list[str]:
     return list(dict.fromkeys(e["work_pool"]["name"] for e in entries if (e.get("work_pool") or {}).get("name")))
 
 
-def ensure_work_pool(name: str, type: str = "process") -> bool:
+def ensure_work_pool(name: str, pool_type: str = "process") -> bool:
     """Create the work pool on the configured Prefect API unless it exists; True when it was created."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.exceptions import ObjectAlreadyExists
     from prefect.workers.process import ProcessWorker
 
-    template = ProcessWorker.get_default_base_job_template() if type == "process" else {}
+    template = ProcessWorker.get_default_base_job_template() if pool_type == "process" else {}
     with get_client(sync_client=True) as client:
         try:
-            client.create_work_pool(WorkPoolCreate(name=name, type=type, base_job_template=template))
+            client.create_work_pool(WorkPoolCreate(name=name, type=pool_type, base_job_template=template))
         except ObjectAlreadyExists:
             return False
     return True

@@ -59,5 +59,6 @@ def publish_loss_curve(result: dict) -> str | None:
     method = (json.loads(config) if isinstance(config, str) else config).get("method")
     create_table_artifact(table=rows, key=key, description=(
         f"Training loss of run {result['training_run_id']}{f' ({method})' if method else ''}: "
-        f"{losses[0]:.4f} -> {losses[-1]:.4f} over {rows[-1]['step']} steps  {sparkline(losses)}"))
+        f"{losses[0]:.4f} -> {losses[-1]:.4f}, {len(rows)} logged steps up to step {rows[-1]['step']}  "
+        f"{sparkline(losses)}"))
     return key

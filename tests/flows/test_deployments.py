@@ -151,7 +151,7 @@ def test_training_publishes_its_loss_curve_as_a_table_artifact(prefect_api):
     artifact = read_artifact(key)
     assert artifact is not None and artifact.type == "table"
     assert [(r["step"], r["loss"]) for r in json.loads(artifact.data)] == [(1, 2.5), (5, 1.25)]
-    assert "(kd)" in artifact.description and "2.5000 -> 1.2500 over 5 steps" in artifact.description
+    assert "(kd)" in artifact.description and "2.5000 -> 1.2500, 2 logged steps up to step 5" in artifact.description
     assert publish_loss_curve(result) is None, "outside a flow run nothing is published"
 
 
