@@ -174,7 +174,8 @@ def test_labelled_answer_and_prose_tuple(verifier: MathVerifier) -> None:
              ("So the interval is [0, 1).", "[0, 1)")]
     assert _judge(verifier, pairs) == [True] * len(pairs)
     wrong = [(r"\boxed{(x, y) = (1, 3)}", "(1, 2)"), ("The point is (3, 5)", "(3, 4)"),
-             (r"\boxed{x + y = 3}", "3"), ("So the interval is [0, 1].", "[0, 1)")]
+             (r"\boxed{x + y = 3}", "3"), ("So the interval is [0, 1].", "[0, 1)"),
+             (r"\boxed{2x = 6}", "6"), (r"\boxed{\sqrt{x} = 3}", "3"), (r"\boxed{(x, y) = (1, 2)}", "(1, 2, 3)")]
     assert _judge(verifier, wrong) == [False] * len(wrong)
 
 

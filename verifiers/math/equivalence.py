@@ -17,8 +17,9 @@ decided is returned)
    general equations compare up to a non-zero constant factor (``equation``).
    A reference that labels a value (``(p,q)=(3,2)``, ``|AB|=1``: a name on the
    left, no operators in it; no letters on the right) is that value for a prediction that is not an
-   equation, and a labelled prediction (``(x, y) = (1, 2)``) is its value for a reference that is
-   not one; ``7 = 11a+c`` (letters on the right) stays an equation.
+   equation, and a prediction labelled by a tuple of names (``(x, y) = (1, 2)``) is its value
+   for a reference that is not an equation (``2x = 6`` stays an equation: against 6 it is
+   wrong); ``7 = 11a+c`` (letters on the right) stays an equation.
 3. ``rational`` -- both sides are exact rationals (integers, decimals, ``a/b``,
    ``\\frac{a}{b}``, mixed numbers ``1\\frac{1}{2}`` / ``1 1/2``, 1e-3): compared
    exactly with fractions.Fraction, so 0.3333 != 1/3 and -0 == 0.
@@ -97,7 +98,7 @@ def compare(a: tuple, b: tuple) -> tuple[bool, str]:
         return compare(a[2], b[2])
     if kb == "eq" and ka not in ("eq", "bind") and _is_label(b[1]) and not has_letters(b[2]):
         return compare(a, parse_answer(b[2]))  # a labelled reference: (p,q)=(3,2), |AB|=1, V_1:V_2=11:21
-    if ka == "eq" and kb not in ("eq", "bind") and _is_label(a[1]) and not has_letters(a[2]):
+    if ka == "eq" and kb not in ("eq", "bind") and _is_name_tuple(a[1]) and not has_letters(a[2]):
         return compare(parse_answer(a[2]), b)  # a labelled answer: (x, y) = (1, 2) against (1, 2)
     if "eq" in kinds or ka == kb == "bind":  # x = 1 vs y = 1 is an equation, not a value
         return _equations_equal(a, b)
@@ -128,6 +129,15 @@ def compare(a: tuple, b: tuple) -> tuple[bool, str]:
 def _is_label(lhs: str) -> bool:
     """``(p,q)``, ``|AB|``, ``V_1:V_2``, ``\\frac{NO}{BO}`` name a value; ``a+3z`` or ``x^2`` make an equation."""
     return has_letters(lhs) and not re.search(r"[-+^*=<>]|\\(?:cdot|times)", lhs)
+
+
+def _is_name_tuple(lhs: str) -> bool:
+    """``(x, y)``, ``(a, b, c)``, ``(x_1, x_2)``: a tuple of names, which labels the tuple on the right.
+    A prediction's left side must be one of these (not any label: ``2x = 6`` or ``\\sqrt{x} = 3``
+    against 6 or 3 would pass)."""
+    m = re.fullmatch(r"\(\s*(.*?)\s*\)", lhs.strip())
+    items = [i.strip() for i in m.group(1).split(",")] if m else []
+    return len(items) >= 2 and all(re.fullmatch(r"[A-Za-z](?:_\{?\w+\}?)?|\\[A-Za-z]+", i) for i in items)
 
 
 def _is_tuple(node: tuple) -> bool:
