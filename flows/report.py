@@ -55,3 +55,21 @@ def report_task(wh: Warehouse, run_id: str, chart_path: str | None = None) -> li
         logger.info("%s %s: %d generations, pass rate %s, dedup rate %s", r["dimension"], r["label"],
                     r["generations"], pct(r["pass_rate"]), pct(r["dedup_rate"]))
     return rows
+
+
+def publish_evaluation_table(wh: Warehouse, rows: list[dict], run_id: str) -> str | None:
+    """The evaluation rows (base, students, teacher) as a table artifact keyed by the warehouse, one row per player
+    with its accuracy and every metric; returns the key (None outside a flow run). flows/evaluate.py calls it."""
+    from prefect.context import FlowRunContext
+
+    if not rows or FlowRunContext.get() is None:
+        return None
+    from prefect.artifacts import create_table_artifact
+
+    where = Path(wh.path).resolve()
+    key = artifact_key("evaluation", where)
+    table = [{"role": r["role"], "model": r.get("model"), "training_run_id": r.get("training_run_id"), "n": r["n"],
+              "correct": r["correct"], "accuracy": r["accuracy"], **(r.get("metrics") or {})} for r in rows]
+    create_table_artifact(table=table, key=key, description=f"Evaluation of run {run_id} in {where}: "
+                          + ", ".join(f"{r['role']} {100 * r['accuracy']:.1f}%" for r in rows))
+    return key

@@ -181,3 +181,27 @@ def test_the_quality_artifact_covers_the_whole_warehouse_and_is_keyed_by_it(pref
         assert artifact is not None and artifact.type == "markdown", key
         assert f"whole warehouse {Path(wh.path).resolve()}" in artifact.data
         assert "not only run run-7" in artifact.description
+
+
+def test_the_evaluation_table_artifact_has_a_row_per_player_with_its_metrics(prefect_api, tmp_path):
+    from prefect import flow
+
+    from flows.report import artifact_key, publish_evaluation_table
+    from warehouse.db import Warehouse
+
+    wh = Warehouse(tmp_path / "w.duckdb")
+    rows = [{"role": "base", "model": "m", "training_run_id": None, "n": 4, "correct": 1, "accuracy": 0.25,
+             "metrics": {"accuracy": 0.25, "general_nll": 2.5}},
+            {"role": "student", "model": "m", "training_run_id": "tr1", "n": 4, "correct": 3, "accuracy": 0.75,
+             "metrics": {"accuracy": 0.75, "general_nll": 2.6}}]
+
+    @flow
+    def evaluating() -> str | None:
+        return publish_evaluation_table(wh, rows, "run-9")
+
+    key = evaluating()
+    assert key == artifact_key("evaluation", wh.path) and KEY.match(key)
+    artifact = read_artifact(key)
+    assert artifact.type == "table" and "base 25.0%, student 75.0%" in artifact.description
+    assert [(r["role"], r["correct"], r["general_nll"]) for r in json.loads(artifact.data)] == \
+        [("base", 1, 2.5), ("student", 3, 2.6)]
