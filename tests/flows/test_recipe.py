@@ -39,8 +39,7 @@ def test_unknown_recipe_lists_the_known_ones():
 
 def test_prefect_yaml_declares_a_scheduled_refresh(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # entrypoints resolve against prefect.yaml, not the working directory
-    [deployment] = load_deployments(ROOT / "prefect.yaml")
-    assert deployment.name == "refresh-quickstart"
+    deployment = {d.name: d for d in load_deployments(ROOT / "prefect.yaml")}["refresh-quickstart"]
     assert deployment.parameters == {"recipe": "quickstart"}
     assert deployment.schedules[0].schedule.cron == "0 */6 * * *"
 

@@ -34,7 +34,7 @@ def test_report_task_publishes_a_markdown_artifact_in_a_flow(wh, tmp_path, prefe
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
     from prefect.client.schemas.sorting import ArtifactSort
 
-    from flows.report import ARTIFACT_KEY, report_task
+    from flows.report import ARTIFACT_KEY, artifact_key, report_task
 
     build(wh)
 
@@ -46,10 +46,12 @@ def test_report_task_publishes_a_markdown_artifact_in_a_flow(wh, tmp_path, prefe
     assert by_key(rows)[("template", "math@v1")]["pass_rate"] == pytest.approx(0.8)
     assert (tmp_path / "flow.svg").stat().st_size > 0
     with get_client(sync_client=True) as client:  # every field given: this server refuses nulls in the filter
-        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[ARTIFACT_KEY])),
+        key = artifact_key(ARTIFACT_KEY, wh.path)
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
                                       flow_run_filter=FlowRunFilter(), task_run_filter=TaskRunFilter(), limit=5,
                                       offset=0, sort=ArtifactSort.UPDATED_DESC)
     artifact = found[0] if found else None
     assert artifact is not None and artifact.type == "markdown"
-    assert "Data quality (run run-1)" in artifact.data and "| model-b |" in artifact.data
+    assert "Data quality of the whole warehouse" in artifact.data and "(after run run-1)" in artifact.data
+    assert "| model-b |" in artifact.data
     assert report_task.fn(wh, "run-2") == rows  # outside a flow: same figures, no artifact needed
