@@ -224,3 +224,27 @@ def test_warm_up_corpus_is_generic() -> None:
     ours |= {t.strip("$") for t in ours}
     assert not ours & benchmark, ours & benchmark
     library.warm_up()
+
+
+def test_several_boxes_joined_by_connectors_are_read_by_our_ladder(verifier: MathVerifier) -> None:
+    """Boxes joined only by connectors are one list for our ladder, in the response and in the
+    reference, so its `correct` needs no library call; prose between boxes, or a list that
+    differs, is not settled by it; one box of a reference's list is not the reference."""
+    from verifiers.math.extract import boxed_list
+
+    assert boxed_list(r"$$\boxed{(2, 2)} \quad\text{and}\quad \boxed{(6, 2)}$$") == "(2, 2), (6, 2)"
+    assert boxed_list(r"\(\boxed{1}\) and \(\boxed{-2}\).") == "1, -2"
+    assert boxed_list(r"\boxed{1} no no \boxed{2}") is None and boxed_list(r"\boxed{3}") is None
+    listed = verifier.verify_batch([
+        (r"$$\boxed{(2, 2)} \quad\text{and}\quad \boxed{(6, 2)}$$", "$$(2, 2), (6, 2)$$"),
+        (r"\boxed{10^{\frac{\sqrt{13} - 5}{6}}} \quad \text{and} \quad \boxed{10^{-\frac{5 + \sqrt{13}}{6}}}",
+         r"$x_{1}=10^{\frac{-5+\sqrt{13}}{6}},\quad x_{2}=10^{\frac{-5-\sqrt{13}}{6}}$"),
+    ])
+    assert all(v.passed and v.details.get("boxes_read_as_list") for v in listed), listed
+    reference_list = verifier.verify("$$2, 3, 5, 7$$", r"$$\boxed{2}, \boxed{3}, \boxed{5}, \boxed{7}$$")
+    assert reference_list.passed and reference_list.details["match_method"] == "string", reference_list
+    wrong = [(r"\boxed{(2, 2)} \quad\text{and}\quad \boxed{(6, 3)}", "$$(2, 2), (6, 2)$$"),
+             (r"\boxed{2} or \boxed{3}", "2"), (r"\boxed{1} no no no \boxed{2}", "1, 2"),
+             ("$$2, 3, 5$$", r"$$\boxed{2}, \boxed{3}, \boxed{5}, \boxed{7}$$"),
+             (r"\boxed{7}", r"$$\boxed{2}, \boxed{3}, \boxed{5}, \boxed{7}$$")]
+    assert _judge(verifier, wrong) == [False] * len(wrong)

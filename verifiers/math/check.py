@@ -2,8 +2,10 @@
 
 Verdict reasons: ``correct``, ``wrong``, ``no_answer``, ``unparseable``,
 ``timeout``; ``details`` always holds ``extract_method`` and ``match_method``.
-A reference that contains ``\\boxed`` (a worked solution) is reduced to its last
-box first.
+A reference that contains ``\\boxed`` (a worked solution) is reduced to its boxes first:
+their list when they are joined only by connectors (``\\boxed{2}, \\boxed{3}``), else the last.
+A response's boxes joined that way are read as a list too when its last box alone is not
+``correct`` (`_boxes_as_list`).
 
 Two paths decide (``details["match_method"]`` says which):
 
@@ -25,10 +27,11 @@ from typing import Any
 
 from verifiers.base import Verdict
 from verifiers.math.equivalence import equivalent
-from verifiers.math.extract import ANY_BOX_RE, extract_answer, last_boxed
+from verifiers.math.extract import ANY_BOX_RE, boxed_list, extract_answer, last_boxed
 from verifiers.math.guards import MAX_ANSWER_CHARS, Unparseable, guard
 from verifiers.math.latex import latex_to_sympy_str
 from verifiers.math.library import DECIMAL_COMMA_RE, library_equal
+from verifiers.math.normalize import normalize_answer
 
 NAME = "math"
 VERSION = "2"
@@ -46,6 +49,8 @@ def check(response: str, reference: str, decimal_approx: bool = False, decimal_c
     """Our ladder first, then the math-verify path where the ladder did not settle it."""
     t0 = time.perf_counter()
     ours = _ladder(response, reference)
+    if not ours.passed:
+        ours = _boxes_as_list(response, reference) or ours
     if ours.passed or _ladder_decided(ours, response, reference, decimal_approx, decimal_comma) or _guarded(ours, response, reference):
         return _timed(ours, t0)
     ok, shown = library_equal(response, reference, decimal_approx, decimal_comma)
@@ -112,6 +117,30 @@ def _explosive(s: str) -> bool:
     return False
 
 
+def _boxes_as_list(response: str, reference: str) -> Verdict | None:
+    """A response's several boxes joined only by connectors (commas, ``and``, ``or``, ``\\quad``,
+    spacing, math delimiters: ``\\boxed{(2, 2)} \\quad\\text{and}\\quad \\boxed{(6, 2)}``) read as one
+    list; the ladder's extraction reads the last box only. Only a ``correct`` is kept: else the
+    verdict is the ladder's, and the math-verify path reads several boxes its own way."""
+    listed = boxed_list(response)
+    answer = normalize_answer(listed) if listed is not None else None
+    if not answer:
+        return None
+    ok, method, _ = equivalent(answer, _reference_answer(reference))
+    if not ok:
+        return None
+    details = {"extract_method": "boxed", "match_method": method, "boxes_read_as_list": True}
+    return Verdict(True, "correct", answer, NAME, VERSION, 0.0, details)
+
+
+def _reference_answer(reference: str) -> str:
+    """A reference with boxes (a worked solution) is the list of its boxes when they are joined
+    only by connectors (`extract.boxed_list`), else its last box."""
+    if ANY_BOX_RE.search(reference):
+        return boxed_list(reference) or last_boxed(reference) or reference
+    return reference
+
+
 def _timed(v: Verdict, t0: float) -> Verdict:
     return Verdict(v.passed, v.reason, v.extracted, NAME, VERSION, time.perf_counter() - t0, v.details)
 
@@ -119,8 +148,7 @@ def _timed(v: Verdict, t0: float) -> Verdict:
 def _ladder(response: str, reference: str) -> Verdict:
     """Our own extraction and equivalence ladder."""
     answer, how = extract_answer(response)
-    if ANY_BOX_RE.search(reference):  # a worked solution given as reference
-        reference = last_boxed(reference) or reference
+    reference = _reference_answer(reference)  # a worked solution given as reference
     details: dict[str, Any] = {"extract_method": how, "match_method": None}
     if answer is None:
         return Verdict(False, "no_answer", None, NAME, VERSION, 0.0, details)

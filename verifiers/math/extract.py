@@ -39,6 +39,10 @@ _BOX_BARE_RE = re.compile(r"\\boxed[ \t]+([^\s${}\\]+)")
 _PHRASE_RE = re.compile(
     r"(?:\bfinal\s+answer\s*(?:is\b|:)|\bthe\s+answer\s+is\b|\banswer\s*:)", re.IGNORECASE
 )
+_CONNECTOR_RE = re.compile(
+    r"(?:\s|[,;&$]|\\[()\[\]]|\\q?quad(?![A-Za-z])|\\[,;:! ]|\b(?:and|or)\b"
+    r"|\\text\s*\{\s*(?:,|and|or)?\s*\})*"
+)
 _BOLD_RE = re.compile(r"\*\*([^*\n]+?)\*\*")
 _NUM = r"-?\d+(?:\.\d+)?(?:/\d+)?"
 _NUM_TUPLE_RE = re.compile(rf"[(\[]\s*{_NUM}(?:\s*,\s*{_NUM})+\s*[)\]]")
@@ -88,6 +92,26 @@ def last_boxed(text: str) -> str | None:
     if not found:
         return None
     return _unwrap_boxes(max(found, key=lambda t: t[0])[1].strip())
+
+
+def boxed_list(text: str) -> str | None:
+    """The contents of two or more complete boxes joined only by connectors (spacing, commas,
+    semicolons, ``and``/``or``, ``\\text{and}``, ``\\quad``, math delimiters), as one list
+    ``"A, B"``; None otherwise (one box, or prose between the boxes: ``\\boxed{1} no \\boxed{2}``)."""
+    boxes: list[tuple[int, int, str]] = []
+    pos = 0
+    while m := _BOX_RE.search(text, pos):
+        close = match_brace(text, m.end() - 1)
+        if close < 0:
+            pos = m.end()
+            continue
+        boxes.append((m.start(), close + 1, _unwrap_boxes(text[m.end() : close].strip())))
+        pos = close + 1
+    if len(boxes) < 2 or any(not c for _, _, c in boxes):
+        return None
+    if any(not _CONNECTOR_RE.fullmatch(text[a[1] : b[0]]) for a, b in zip(boxes, boxes[1:])):
+        return None
+    return ", ".join(c for _, _, c in boxes)
 
 
 def _unwrap_boxes(content: str) -> str:
