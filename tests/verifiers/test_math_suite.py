@@ -248,3 +248,19 @@ def test_several_boxes_joined_by_connectors_are_read_by_our_ladder(verifier: Mat
              ("$$2, 3, 5$$", r"$$\boxed{2}, \boxed{3}, \boxed{5}, \boxed{7}$$"),
              (r"\boxed{7}", r"$$\boxed{2}, \boxed{3}, \boxed{5}, \boxed{7}$$")]
     assert _judge(verifier, wrong) == [False] * len(wrong)
+
+
+def test_over_escaped_commands_are_read_by_our_ladder(verifier: MathVerifier) -> None:
+    """`\\\\frac`, `\\\\left(` (a doubled backslash before a command name) is that command; a real
+    row break (`\\\\` then a space, or three backslashes) is left alone."""
+    from verifiers.math.normalize import normalize_answer
+
+    assert normalize_answer(r"\\left( \\frac{4}{3}, -\\frac{1}{3} \\right)") == r"( \frac{4}{3}, -\frac{1}{3} )"
+    assert normalize_answer(r"\begin{pmatrix}1 \\ 2\end{pmatrix}") == r"\begin{pmatrix}1 \\ 2\end{pmatrix}"
+    assert normalize_answer(r"1\\\frac{1}{2}") == r"1\\\frac{1}{2}"
+    right = verifier.verify_batch([(r"\boxed{( \frac{4}{3}, -\frac{1}{3} )}", r"$\\left( \\frac{4}{3}, -\\frac{1}{3} \\right)$"),
+                                   (r"\boxed{\( 3, \\frac{\\pi}{2} \)}", r"$(3, \frac{\pi}{2})$")])
+    assert all(v.passed and v.details["match_method"] != "math_verify" for v in right), right
+    wrong = [(r"\boxed{( \frac{4}{3}, \frac{1}{3} )}", r"$\\left( \\frac{4}{3}, -\\frac{1}{3} \\right)$"),
+             (r"\boxed{\( 3, \\frac{\\pi}{3} \)}", r"$(3, \frac{\pi}{2})$")]
+    assert _judge(verifier, wrong) == [False, False]

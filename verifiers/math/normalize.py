@@ -80,6 +80,10 @@ def strip_word_units(s: str) -> str:
 
 
 def _unify_notation(s: str) -> str:
+    """Unicode symbols, math delimiters, \\dfrac ...; first, a command written with a doubled
+    backslash (``-2 \\\\le x``, ``\\\\frac{4}{3}``: over-escaped text, since a line break followed
+    by the letters "le" or "frac" means nothing in an answer) is that command."""
+    s = _DOUBLED_COMMAND_RE.sub(r"\\", s)
     for a, b in _UNICODE:
         s = s.replace(a, b)
     s = strip_math_delims(s.replace("\\$", "").replace("$", ""))
@@ -151,11 +155,14 @@ def _unwrap_text_cmds(s: str) -> str:
     return "".join(out)
 
 
+_DOUBLED_COMMAND_RE = re.compile(
+    r"(?<!\\)\\\\(?=(?:leq?|geq?|lt|gt|neq?|leqslant|geqslant|d?t?frac|sqrt|left|right|pi|cdot|times"
+    r"|infty|pm|mp|in|cup|cap|text|mathrm|circ|sin|cos|tan|log|ln|theta|alpha|beta)(?![A-Za-z]))"
+)
+
+
 def _expand_shorthands(s: str) -> str:
-    """\\frac12, \\frac{1}2, \\frac1{2}, \\sqrt2, \\le, infinity -> their full forms; a relation
-    written with a doubled backslash (``-2 \\\\le x``, over-escaped text: a line break followed
-    by the letters "le" means nothing in an answer) is that relation."""
-    s = re.sub(r"(?<!\\)\\\\(?=(?:leq?|geq?|lt|gt|neq?|leqslant|geqslant)(?![A-Za-z]))", r"\\", s)
+    """\\frac12, \\frac{1}2, \\frac1{2}, \\sqrt2, \\le, infinity -> their full forms."""
     s = re.sub(r"\\frac\s*([0-9A-Za-z])\s*([0-9A-Za-z])", r"\\frac{\1}{\2}", s)
     s = re.sub(r"\\frac\s*\{([^{}]*)\}\s*([0-9A-Za-z])", r"\\frac{\1}{\2}", s)
     s = re.sub(r"\\frac\s*([0-9A-Za-z])\s*\{", r"\\frac{\1}{", s)
