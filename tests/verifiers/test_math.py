@@ -231,3 +231,26 @@ def test_batch_uses_the_verifiers_own_timeout_by_default() -> None:
     [hang] = MathVerifier(timeout_s=1.0, workers=1).verify_batch([(SYMPY_HANG, "3")])
     assert hang.reason == "timeout"
     assert time.monotonic() - t0 < 5.0, "the 1 s budget given to the verifier applies, not the 5 s default"
+
+
+def test_reference_affinity_in_dispatch() -> None:
+    """An idle worker takes the next item with the reference it checked last (its parse is cached
+    there), else one whose reference no busy worker is on, else the head of the queue."""
+    from collections import deque
+    from types import SimpleNamespace
+
+    from verifiers.math.pool import _Batch
+
+    batch = _Batch.__new__(_Batch)
+    batch.pairs = [("a", "R1"), ("b", "R1"), ("c", "R2"), ("d", "R1"), ("e", "R3")]
+    batch.queue = deque(range(len(batch.pairs)))
+    a = SimpleNamespace(reference="R1", job=None)
+    b = SimpleNamespace(reference="R9", job=0)  # busy on an item of R1
+    batch.ws = [a, b]
+    b.reference = "R1"
+    a.reference = "R2"
+    assert batch._next_item(a) == 2  # its own reference, past two R1 items
+    a.reference = "R7"
+    assert batch._next_item(a) == 4  # no R7 left: R1 is with the busy worker, so R3
+    assert batch._next_item(a) == 0  # only R1 left: the head, nothing waits
+    assert list(batch.queue) == [1, 3]

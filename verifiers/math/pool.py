@@ -9,7 +9,9 @@ every check runs in a worker process from ``multiprocessing.get_context("spawn")
 is shut down at interpreter exit. ``verify_batch`` checks out up to ``workers``
 idle workers (other threads can use the rest), sends one check at a time to
 each worker that has announced it is ready (so process start-up never counts
-against a check), and waits on the pipes with ``multiprocessing.connection.wait``
+against a check; an idle worker takes an item with the reference it checked last when one is
+near the head of the queue, since it has that reference's parse cached), and waits on the pipes
+with ``multiprocessing.connection.wait``
 until the earliest deadline. A worker that misses its deadline is terminated
 (then killed), replaced by a fresh one, and only that item gets a ``timeout``
 verdict. A worker that dies mid-check (OOM killer, external kill) is replaced
@@ -26,6 +28,7 @@ children import it by name.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import signal
@@ -42,6 +45,7 @@ from verifiers.per_process import PerProcess
 WORKER_MEMORY_BYTES = 4 << 30
 WORKER_START_TIMEOUT_S = 120.0
 MAX_START_FAILURES = 3
+AFFINITY_WINDOW = 64  # how far past the head of the queue a worker looks for its own reference
 
 
 # -- the child side -----------------------------------------------------------
@@ -99,6 +103,7 @@ class _Worker:
         self.conn = parent
         self.ready = False
         self.job: int | None = None  # index of the item being checked; None when idle
+        self.reference: str | None = None  # the reference of its last item (its parse is cached there)
         self.started = 0.0
         self.deadline = 0.0
 
@@ -248,13 +253,33 @@ class _Batch:
             if not w.proc.is_alive():
                 self.ws[i] = self.pool.replace(w)  # died while idle (OOM killer, ...): not this item's fault
                 continue
-            idx = self.queue.popleft()
+            idx = self._next_item(w)
             try:
                 w.conn.send((idx, *self.pairs[idx], self.options))
             except (OSError, ValueError):
                 self.queue.appendleft(idx)
                 continue  # the dead worker is noticed by _receive
             w.job, w.started, w.deadline = idx, now, now + self.timeout_s
+            w.reference = self.pairs[idx][1]
+
+    def _next_item(self, w: _Worker) -> int:
+        """Reference affinity: a worker parses a reference once and caches it, so it takes the next
+        item with its last reference if one is near the head of the queue, else the next item whose
+        reference no busy worker is on, else the head (nothing waits for a worker)."""
+        busy_refs = {x.reference for x in self.ws if x is not w and x.job is not None}
+        fallback = None
+        for k, idx in enumerate(itertools.islice(self.queue, AFFINITY_WINDOW)):
+            ref = self.pairs[idx][1]
+            if ref == w.reference:
+                del self.queue[k]
+                return idx
+            if fallback is None and ref not in busy_refs:
+                fallback = k
+        if fallback is not None:
+            idx = self.queue[fallback]
+            del self.queue[fallback]
+            return idx
+        return self.queue.popleft()
 
     def _receive(self, now: float) -> None:
         """Wait for a message or a death (at most until the earliest deadline), then handle it."""
