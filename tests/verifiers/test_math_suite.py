@@ -264,3 +264,20 @@ def test_over_escaped_commands_are_read_by_our_ladder(verifier: MathVerifier) ->
     wrong = [(r"\boxed{( \frac{4}{3}, \frac{1}{3} )}", r"$\\left( \\frac{4}{3}, -\\frac{1}{3} \\right)$"),
              (r"\boxed{\( 3, \\frac{\\pi}{3} \)}", r"$(3, \frac{\pi}{2})$")]
     assert _judge(verifier, wrong) == [False, False]
+
+
+def test_last_math_span_holding_the_last_number_is_read_by_our_ladder(verifier: MathVerifier) -> None:
+    """A last-number reading inside the response's last math span becomes the whole span (a
+    matrix, a relation); a number after the span keeps the last-number reading."""
+    from verifiers.math.extract import last_math_span
+
+    assert last_math_span(r"We have $x = 3$, so x is actually 5") is None
+    assert last_math_span(r"It costs $5 and $6 in all") is None
+    right = verifier.verify_batch([
+        (r"The inverse is $ \begin{pmatrix}2 & -1 \\ -5 & 3\end{pmatrix} $.", r"$\begin{pmatrix}2 & -1 \\ -5 & 3\end{pmatrix}$"),
+        (r"Hence \(y \leq 7\) holds.", "$y <= 7$"),
+    ])
+    assert all(v.passed and v.details["extract_method"] == "math_span" for v in right), right
+    wrong = [(r"The inverse is $ \begin{pmatrix}2 & 1 \\ -5 & 3\end{pmatrix} $.", r"$\begin{pmatrix}2 & -1 \\ -5 & 3\end{pmatrix}$"),
+             (r"Hence \(y \geq 7\) holds.", "$y <= 7$"), (r"We have $x = 3$, so x is actually 5", "3")]
+    assert _judge(verifier, wrong) == [False] * len(wrong)

@@ -27,7 +27,7 @@ from typing import Any
 
 from verifiers.base import Verdict
 from verifiers.math.equivalence import equivalent
-from verifiers.math.extract import ANY_BOX_RE, boxed_list, extract_answer, last_boxed
+from verifiers.math.extract import ANY_BOX_RE, boxed_list, extract_answer, last_boxed, last_math_span
 from verifiers.math.guards import MAX_ANSWER_CHARS, Unparseable, guard
 from verifiers.math.latex import latex_to_sympy_str
 from verifiers.math.library import DECIMAL_COMMA_RE, library_equal
@@ -51,6 +51,8 @@ def check(response: str, reference: str, decimal_approx: bool = False, decimal_c
     ours = _ladder(response, reference)
     if not ours.passed:
         ours = _boxes_as_list(response, reference) or ours
+    if not ours.passed and ours.details["extract_method"] == "last_number":
+        ours = _math_span_reading(response, reference) or ours
     if ours.passed or _ladder_decided(ours, response, reference, decimal_approx, decimal_comma) or _guarded(ours, response, reference):
         return _timed(ours, t0)
     ok, shown = library_equal(response, reference, decimal_approx, decimal_comma)
@@ -131,6 +133,20 @@ def _boxes_as_list(response: str, reference: str) -> Verdict | None:
         return None
     details = {"extract_method": "boxed", "match_method": method, "boxes_read_as_list": True}
     return Verdict(True, "correct", answer, NAME, VERSION, 0.0, details)
+
+
+def _math_span_reading(response: str, reference: str) -> Verdict | None:
+    """Where the last-number fallback read a number inside the response's last math span
+    (``The identity matrix is $\\begin{pmatrix}1&0\\\\0&1\\end{pmatrix}$.``), the whole span is
+    read. Only a ``correct`` is kept (extract_method ``math_span``); else the verdict is the ladder's."""
+    span = last_math_span(response)
+    answer = normalize_answer(span) if span is not None else None
+    if not answer:
+        return None
+    ok, method, _ = equivalent(answer, _reference_answer(reference))
+    if not ok:
+        return None
+    return Verdict(True, "correct", answer, NAME, VERSION, 0.0, {"extract_method": "math_span", "match_method": method})
 
 
 def _reference_answer(reference: str) -> str:

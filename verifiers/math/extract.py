@@ -43,6 +43,7 @@ _CONNECTOR_RE = re.compile(
     r"(?:\s|[,;&$]|\\[()\[\]]|\\q?quad(?![A-Za-z])|\\[,;:! ]|\b(?:and|or)\b"
     r"|\\text\s*\{\s*(?:,|and|or)?\s*\})*"
 )
+_MATH_SPAN_RE = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 _BOLD_RE = re.compile(r"\*\*([^*\n]+?)\*\*")
 _NUM = r"-?\d+(?:\.\d+)?(?:/\d+)?"
 _NUM_TUPLE_RE = re.compile(rf"[(\[]\s*{_NUM}(?:\s*,\s*{_NUM})+\s*[)\]]")
@@ -112,6 +113,20 @@ def boxed_list(text: str) -> str | None:
     if any(not _CONNECTOR_RE.fullmatch(text[a[1] : b[0]]) for a, b in zip(boxes, boxes[1:])):
         return None
     return ", ".join(c for _, _, c in boxes)
+
+
+def last_math_span(text: str) -> str | None:
+    """The content of the last math span (``$..$``, ``$$..$$``, ``\\(..\\)``, ``\\[..\\]``) when
+    the text's last number lies inside it (``Therefore $x \\geq 5$ is the solution.``: the
+    last-number fallback read a part of this span); None otherwise."""
+    num = last_match(_LAST_NUM_RE, text)
+    span = last_match(_MATH_SPAN_RE, text)
+    if num is None or span is None:
+        return None
+    group = next(g for g in range(1, 5) if span.group(g) is not None)
+    if not span.start(group) <= num.start() < num.end() <= span.end(group):
+        return None
+    return span.group(group).strip() or None
 
 
 def _unwrap_boxes(content: str) -> str:
