@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger
 from flows.curate import curate
 from flows.evaluate import evaluate
 from flows.generate import generate, recover_journal, register_inputs
-from flows.recipe import Inputs, Recipe, check_credentials, load_inputs, load_recipe
+from flows.recipe import Inputs, Recipe, check_credentials, load_inputs, load_recipe, student_configs
 from flows.report import report_task
 from flows.runs import tracked_run
 from flows.snapshot import snapshot
@@ -25,7 +25,6 @@ from flows.synthesize import label_problems, write_problems
 from flows.train import train
 from flows.verify import verify
 from generators.teachers import Budget
-from training.methods import with_method
 from warehouse import quality
 from warehouse.db import Warehouse
 from warehouse.lease import lease
@@ -61,10 +60,11 @@ def factory(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
         report_task(wh, run_id, chart_path=_chart_path(wh))
         snap = snapshot(wh, cfg.snapshot, run_id, cfg.name)
         summary["snapshot"] = snap
-        trained = train(wh, snap["name"], cfg.train, run_id)
-        summary["train"] = trained
-        summary["eval"] = evaluate(wh, cfg.eval, cfg.train.base_model, trained["training_run_id"], cfg.teacher, run_id,
-                                   cfg.verify)
+        # One student per method (`train:` and `students:`), all on the same snapshot, evaluated side by side.
+        summary["trained"] = [train(wh, snap["name"], settings, run_id) for settings in student_configs(cfg)]
+        summary["train"] = summary["trained"][0]
+        summary["eval"] = evaluate(wh, cfg.eval, cfg.train.base_model,
+                                   [t["training_run_id"] for t in summary["trained"]], cfg.teacher, run_id, cfg.verify)
     summary["totals"] = totals(wh, cfg)
     return summary
 
@@ -134,12 +134,14 @@ def snapshot_flow(spec: dict, warehouse: str | None = None, default_name: str = 
 @flow(name="train")
 def train_flow(snapshot_name: str, recipe: str = "quickstart", warehouse: str | None = None,
                method: str | None = None) -> dict:
-    """Train on a snapshot with the recipe's `train:` settings; `method` (sft | kd) overrides its method."""
+    """Train on a snapshot with the recipe's `train:` settings and its `students:`; `method` (a key of
+    training.methods.METHODS) trains that one method instead, with the `train:` section's shared settings."""
     cfg = load_recipe(recipe)
-    settings = with_method(cfg.train, method) if method else cfg.train
+    students = student_configs(cfg, method)
     wh = _open(warehouse)
-    with tracked_run(wh, "train", cfg.name, {"train": asdict(settings)}) as run_id:
-        return train(wh, snapshot_name, settings, run_id)
+    with tracked_run(wh, "train", cfg.name, {"train": [asdict(s) for s in students]}) as run_id:
+        results = [train(wh, snapshot_name, settings, run_id) for settings in students]
+        return results[0] if len(results) == 1 else {**results[0], "students": results}
 
 
 @flow(name="evaluate")

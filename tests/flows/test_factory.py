@@ -144,3 +144,24 @@ def test_scheduled_refresh_only_asks_for_new_seeds(prefect_api, project):
     # same text as a1, same answers: the verified sample duplicates the row kept by the first run
     assert second["curate"] == {"considered": 2, "kept": 0, "rejected": {"not_verified": 1, "near_duplicate": 1}}
     assert Warehouse(db).scalar("SELECT count(*) FROM runs WHERE flow = 'refresh' AND status = 'completed'") == 2
+
+
+def test_factory_trains_every_student_on_one_snapshot_and_evaluates_them_side_by_side(prefect_api, project):
+    from flows.factory import factory
+    from warehouse.db import Warehouse
+
+    recipe, db = project
+    recipe.write_text(recipe.read_text() + "students:\n  - {method: kd, alpha: 1.0}\n")
+    summary = factory(recipe=str(recipe), warehouse=str(db))
+    trained = summary["trained"]
+    assert [t["config"]["method"] for t in trained] == ["sft", "kd"]
+    assert len({t["training_run_id"] for t in trained}) == 2
+    wh = Warehouse(db)
+    runs = wh.query("SELECT DISTINCT snapshot_id FROM training_runs")
+    assert len(runs) == 1, "both students train on the one snapshot"
+    roles = [e["role"] for e in summary["eval"]]
+    assert roles == ["base", "student:sft", "student:kd", "teacher"]
+    by_role = {e["role"]: e for e in summary["eval"]}
+    assert by_role["student:kd"]["training_run_id"] == trained[1]["training_run_id"]
+    for role in ("student:sft", "student:kd"):
+        assert "p_vs_base" in by_role[role]["metrics"] and "retention" in by_role[role]["metrics"]
