@@ -17,7 +17,7 @@ from warehouse.status import warehouse_status
 
 
 def print_summary(console: Console, s: dict) -> None:
-    t, snap, tr = s["totals"], s["snapshot"], s["train"]
+    t, snap = s["totals"], s["snapshot"]
     table = Table(title=f"factory run {s['run_id']} (recipe {s['recipe']})", show_header=True)
     table.add_column("stage")
     table.add_column("figure", justify="right")
@@ -31,8 +31,10 @@ def print_summary(console: Console, s: dict) -> None:
         ("kept after curation + dedup", str(t["curated"])),
         ("snapshot", f"{snap['name']}"),
         ("snapshot rows (distilled / general)", f"{snap['n_distilled']} / {snap['n_general']}"),
-        ("training steps / final loss", f"{tr['steps']} / {tr['train_loss']:.4f}"),
     ]
+    for tr in s.get("trained") or [s["train"]]:
+        config = tr["config"] if isinstance(tr["config"], dict) else json.loads(tr["config"])
+        rows.append((f"train {config.get('method', 'sft')}: steps / loss / time / tokens/s", _train_figures(tr)))
     spent = s["generate"].get("spent") or {}
     if spent.get("cost_usd"):
         rows.insert(4, ("teacher spend this run", f"${spent['cost_usd']:.4f}"))
@@ -40,9 +42,15 @@ def print_summary(console: Console, s: dict) -> None:
         rows.insert(4, ("generation stopped", spent["stopped"]))
     for name, value in rows:
         table.add_row(name, value)
-    for e in s["eval"]:
-        table.add_row(f"eval accuracy: {e['role']}", f"{100 * e['accuracy']:.1f}% ({e['correct']}/{e['n']})")
     console.print(table)
+    console.print(eval_table(s["eval"]))
+
+
+def _train_figures(tr: dict) -> str:
+    seconds, rate = tr.get("train_seconds"), tr.get("tokens_per_second")
+    reused = " (reused)" if tr.get("reused") else ""
+    return (f"{tr['steps']} / {tr['train_loss']:.4f} / {_fmt(seconds, '.0f', ' s') or '-'} / "
+            f"{_fmt(rate, '.0f') or '-'}{reused}")
 
 
 def status_tables(wh: Warehouse) -> list[Table]:
@@ -143,18 +151,38 @@ def _cell(value) -> str:
 
 
 def eval_table(rows: list[dict]) -> Table:
-    """Accuracy with its 95% Wilson interval per contestant; for the student, retention, speedup and the
-    exact McNemar p-values against base and teacher on the same items."""
-    table = Table("role", "model", "correct", "accuracy", "95% CI", "retention", "speedup", "p vs base",
-                  "p vs teacher", title="evaluation (p: exact McNemar on the same items)")
-    for r in rows:
-        m = r.get("metrics", {})
-        ci = (f"{100 * m['accuracy_ci_low']:.1f}-{100 * m['accuracy_ci_high']:.1f}%"
+    """One row per contestant: accuracy with its 95% Wilson interval; for each student the exact McNemar
+    p-values against base and teacher on the same items, retention (student / teacher accuracy), speedup
+    (teacher / student latency) and the items it lost / gained against base; where the forgetting probes ran,
+    the change against base of the held-out general NLL and of the TruthfulQA / HellaSwag accuracies."""
+    metrics = [r.get("metrics", {}) for r in rows]
+    probes = any(m.get("general_nll") is not None for m in metrics)
+    columns = ["contestant", "correct", "accuracy [95% CI]", "p vs base", "p vs teacher", "retention", "speedup",
+               "lost / gained"]
+    if probes:
+        columns += ["general NLL (Δ)", "TruthfulQA (Δ)", "HellaSwag (Δ)"]
+    table = Table(*columns, title="evaluation (p: exact McNemar on the same items; Δ: against base)")
+    for r, m in zip(rows, metrics):
+        ci = (f" [{100 * m['accuracy_ci_low']:.1f}-{100 * m['accuracy_ci_high']:.1f}]"
               if m.get("accuracy_ci_low") is not None else "")
-        table.add_row(r["role"], r["model"], f"{r['correct']}/{r['n']}", f"{100 * r['accuracy']:.1f}%", ci,
-                      _fmt(m.get("retention"), ".2f"), _fmt(m.get("speedup"), ".1f", "x"),
-                      _fmt(m.get("p_vs_base"), ".3f"), _fmt(m.get("p_vs_teacher"), ".3f"))
+        flips = (f"{m['flips_lost']:.0f} / {m['flips_gained']:.0f}"
+                 if m.get("flips_lost") is not None and m.get("flips_gained") is not None else "")
+        cells = [r["role"], f"{r['correct']}/{r['n']}", f"{100 * r['accuracy']:.1f}%{ci}",
+                 _fmt(m.get("p_vs_base"), ".3f"), _fmt(m.get("p_vs_teacher"), ".3f"),
+                 _fmt(m.get("retention"), ".2f"), _fmt(m.get("speedup"), ".2f", "x"), flips]
+        if probes:
+            cells += [_with_delta(m, "general_nll", ".3f", 1), _with_delta(m, "truthfulqa", ".0f", 100, "%"),
+                      _with_delta(m, "hellaswag", ".0f", 100, "%")]
+        table.add_row(*cells)
     return table
+
+
+def _with_delta(m: dict, name: str, spec: str, scale: float, suffix: str = "") -> str:
+    value, delta = m.get(name), m.get(f"{name}_delta")
+    if value is None:
+        return ""
+    text = f"{format(scale * value, spec)}{suffix}"
+    return text + (f" ({format(scale * delta, '+' + spec)})" if delta is not None else "")
 
 
 def _fmt(value: float | None, spec: str, suffix: str = "") -> str:

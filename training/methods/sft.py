@@ -52,15 +52,19 @@ def trainer_args(cfg: TrainConfig, output_dir: Path):
 
 
 def train_and_save(trainer, output_dir: Path, examples: int) -> dict:
-    """Train, save the model and tokenizer to `output_dir/final`; steps, loss, seconds, examples, log."""
+    """Train, save the model and tokenizer to `output_dir/final`; steps, loss, seconds, examples, log, tokens
+    trained on and tokens/s."""
     began = time.perf_counter()
     out = trainer.train()
     seconds = time.perf_counter() - began
     final = output_dir / "final"
     trainer.save_model(str(final))
     trainer.processing_class.save_pretrained(str(final))
+    # TRL counts the tokens it trains on (attention mask, padding excluded) in every trainer built on SFTTrainer.
+    tokens = getattr(trainer, "_total_train_tokens", None)
     return {"steps": out.global_step, "train_loss": out.training_loss, "train_seconds": seconds,
-            "examples": examples, "log_history": trainer.state.log_history}
+            "examples": examples, "log_history": trainer.state.log_history, "train_tokens": tokens,
+            "tokens_per_second": tokens / seconds if tokens and seconds else None}
 
 
 def lora_config(cfg: TrainConfig):

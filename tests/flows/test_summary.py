@@ -1,0 +1,36 @@
+"""The factory summary: stage figures, one line per trained student, and the evaluation side by side."""
+
+from rich.console import Console
+
+from flows.summary import print_summary
+
+
+def _row(role, correct, **metrics):
+    return {"role": role, "model": "m", "correct": correct, "n": 200, "accuracy": correct / 200, "metrics": metrics}
+
+
+def test_summary_shows_each_student_with_its_interval_p_values_and_forgetting_deltas():
+    summary = {
+        "run_id": "r1", "recipe": "quickstart", "generate": {"stored": 480},
+        "totals": {"train_prompts": 280, "eval_prompts": 200, "prompts_sent": 240, "generations": 480,
+                   "failed_requests": 0, "verified_rate": 0.069, "curated": 29},
+        "snapshot": {"name": "quickstart-ee49fa63", "n_distilled": 29, "n_general": 7},
+        "trained": [{"config": {"method": "sft"}, "steps": 20, "train_loss": 0.5, "train_seconds": 181.2,
+                     "tokens_per_second": 412.4},
+                    {"config": '{"method": "kd"}', "steps": 20, "train_loss": 0.9, "train_seconds": 240.0,
+                     "tokens_per_second": None, "reused": True}],
+        "eval": [_row("base", 17, accuracy_ci_low=0.054, accuracy_ci_high=0.132, general_nll=2.5, truthfulqa=0.24),
+                 _row("student:kd", 31, accuracy_ci_low=0.111, accuracy_ci_high=0.212, p_vs_base=0.0123,
+                      p_vs_teacher=0.5, retention=1.07, speedup=1.31, flips_lost=3, flips_gained=17,
+                      general_nll=2.61, general_nll_delta=0.11, truthfulqa=0.2, truthfulqa_delta=-0.04)],
+    }
+    console = Console(width=250, record=True)
+    print_summary(console, summary)
+    text = console.export_text()
+    assert "train sft: steps / loss / time / tokens/s" in text and "20 / 0.5000 / 181 s / 412" in text
+    assert "train kd" in text and "20 / 0.9000 / 240 s / - (reused)" in text
+    kd = next(line for line in text.splitlines() if "student:kd" in line)
+    for cell in ("31/200", "15.5% [11.1-21.2]", "0.012", "1.07", "1.31x", "3 / 17", "2.610 (+0.110)", "20% (-4)"):
+        assert cell in kd, (cell, kd)
+    base = next(line for line in text.splitlines() if "│ base" in line)
+    assert "8.5% [5.4-13.2]" in base and "2.500" in base and "(+" not in base
