@@ -122,3 +122,23 @@ def test_several_training_runs_give_distinct_readable_roles(wh):
         "a run recorded before methods is sft; a repeated method adds the run id's prefix"
     with pytest.raises(ValueError, match="name one run twice"):
         contestants(wh, ["aaaaaaaa1", "aaaaaaaa1"], None, "m")
+
+
+def test_answering_and_sampling_report_progress(wh, scripted):
+    from contextlib import contextmanager
+
+    seen: list[tuple[str, int, int]] = []  # (label, total, advanced)
+
+    @contextmanager
+    def progress(label: str, total: int):
+        seen.append((label, total, 0))
+
+        def advance(n: int, **figures) -> None:
+            label_, total_, done = seen[-1]
+            seen[-1] = (label_, total_, done + n)
+            assert figures["tokens"] > 0, "tokens so far, for a tokens/s rate"
+
+        yield advance
+
+    evaluate(wh, [player("base", "sampled")], EvalConfig(samples=2, limit=3, batch_size=2), "r", progress=progress)
+    assert seen == [("eval base (sampled)", 3, 3), ("sample base (sampled)", 6, 6)]
