@@ -9,6 +9,7 @@ from evaluation.config import EvalConfig
 from evaluation.contestants import contestants
 from evaluation.evaluate import evaluate as run_eval
 from flows.progress import progress_bar
+from flows.report import publish_evaluation_table
 from generators.teachers import TeacherConfig
 from warehouse.db import Warehouse
 
@@ -20,6 +21,7 @@ def evaluate(wh: Warehouse, cfg: EvalConfig, base_model: str, training_run_ids: 
     the teacher, each with its `metrics`; answering, sampling and probing show progress with a rate."""
     players = contestants(wh, training_run_ids, teacher if cfg.teacher else None, base_model)
     rows = run_eval(wh, players, cfg, run_id, verify_options or {}, progress=progress_bar)
+    publish_evaluation_table(wh, rows, run_id)
     for r in rows:
         get_run_logger().info("eval %-10s %d/%d = %.1f%%%s", r["role"], r["correct"], r["n"], 100 * r["accuracy"],
                               _forgetting(r["metrics"]))
