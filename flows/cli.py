@@ -123,6 +123,22 @@ def train(snapshot: Annotated[str, typer.Argument(help="snapshot name or id")], 
     console.print_json(data=result, default=str)
 
 
+@app.command()
+@friendly
+def ablate(recipe: Recipe_ = None, ratios: Annotated[str, typer.Option(
+               help="general:distilled ratios, comma-separated (0 = no general rows)")] = "0,1:4,1:1",
+           warehouse: Warehouse_ = None) -> None:
+    """Mixing ablation: the recipe's curated rows at each general:distilled ratio, one student each, evaluated
+    together with the forgetting probes on. Generates nothing: run `distill run` (or generate + curate) first."""
+    from flows.ablation import ablation, ablation_table, check_ablation, parse_ratios
+
+    labels = parse_ratios(ratios)
+    recipe = announce_recipe(recipe)
+    cfg = validate_recipe(recipe, evaluates=True, snapshots=True)  # the teacher may answer the eval
+    check_ablation(cfg, warehouse)
+    console.print(ablation_table(ablation(recipe=recipe, warehouse=warehouse, ratios=labels), cfg.name))
+
+
 def _without_log_history(result: dict) -> dict:
     return {k: v for k, v in result.items() if k != "log_history"}
 

@@ -4,9 +4,10 @@ with a scripted teacher, the real math verifier, the tiny real model and real Du
 import json
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
-from flows.ablation import mix_spec, parse_ratios
+from flows.ablation import ablation_table, mix_spec, parse_ratios
 from flows.cli import app
 from generators.seeds import InputError
 from generators.teachers import BACKENDS
@@ -77,9 +78,9 @@ def test_ablation_trains_and_evaluates_one_student_per_ratio(prefect_api, projec
     runs = wh.query("SELECT training_run_id, snapshot_id FROM training_runs")
     assert len(runs) == 3, "one training run per ratio, the factory's reused"
     run_id = wh.scalar("SELECT run_id FROM runs WHERE flow = 'ablation'")
-    evals = wh.query("SELECT e.role, e.training_run_id, m.name, m.value FROM evaluations e "
+    evals = wh.query("SELECT e.role, e.training_run_id, m.metric AS name, m.value FROM evaluations e "
                      "JOIN evaluation_metrics m USING (evaluation_id) WHERE e.role = 'student' "
-                     "AND m.name IN ('general_nll_delta', 'truthfulqa_delta', 'hellaswag_delta')")
+                     "AND m.metric IN ('general_nll_delta', 'truthfulqa_delta', 'hellaswag_delta')")
     by_run = {}
     for e in evals:
         by_run.setdefault(e["training_run_id"], {})[e["name"]] = e["value"]
@@ -96,6 +97,14 @@ def test_ablation_trains_and_evaluates_one_student_per_ratio(prefect_api, projec
         assert None not in (r["truthfulqa_delta"], r["hellaswag_delta"])
     nll = [r["general_nll"] for r in rows]
     assert len(set(nll)) == 3, "three different students, three general NLLs"
+
+    console = Console(record=True, width=200)
+    console.print(ablation_table(rows, "mix"))
+    lines = console.export_text().splitlines()
+    assert f"base accuracy {100 * rows[0]['base_accuracy']:.1f}% on 2 items" in lines[0]
+    table = {line.split("│")[1].strip(): line for line in lines if line.count("│") > 5}
+    assert {k: v for k, v in table.items() if k in ("0", "1:3", "1:1")}.keys() == {"0", "1:3", "1:1"}
+    assert "3 + 0" in table["0"] and "3 + 3" in table["1:1"] and "(reused)" in table["1:3"]
 
     again = ablation(recipe=str(recipe), warehouse=str(db), ratios=["0", "1:3", "1:1"])
     assert [r["reused"] for r in again] == [True] * 3
