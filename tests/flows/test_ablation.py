@@ -150,3 +150,19 @@ def test_a_mix_keeps_the_recipes_name_only_at_the_recipes_ratio():
     zero = mix_spec(spec, "0")
     assert (zero.name, zero.general_ratio, zero.ratio(), zero.seed) == (None, "0:1", (0, 1), 3)
     assert mix_spec(spec, "1:1").name is None
+
+
+def test_mixing_recipe_is_the_quickstart_without_its_kd_student():
+    from flows.recipe import load_inputs, load_recipe
+
+    mixing, quickstart = load_recipe("mixing"), load_recipe("quickstart")
+    load_inputs(mixing, evaluates=True)
+    for section in ("seeds", "templates", "max_prompts", "teacher", "curate", "snapshot", "train", "eval"):
+        assert getattr(mixing, section) == getattr(quickstart, section), section
+    assert mixing.students == () and mixing.snapshot.general, "one student per ratio; general data to vary"
+
+
+def test_ablate_names_a_bad_ratio_in_one_line(tmp_path):
+    result = runner.invoke(app, ["ablate", "-r", "mixing", "--ratios", "0,1:0", "-w", str(tmp_path / "w.duckdb")])
+    assert result.exit_code == 2 and "ratio '1:0'" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "w.duckdb").exists()
