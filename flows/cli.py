@@ -238,7 +238,7 @@ def _exit_if_requests_failed(generate: dict) -> None:
 
 
 # commands that start Prefect (and with it a temporary API server): they get a watchdog (flows/watchdog.py)
-FLOW_COMMANDS = {"run", "generate", "curate", "train", "eval", "serve", "snapshot"}
+FLOW_COMMANDS = {"run", "generate", "curate", "train", "eval", "serve", "snapshot", "ablate"}
 READ_ONLY_SUBCOMMANDS = {"eval": {"list", "compare", "chart"}, "snapshot": {"list", "show", "diff", "export"}}
 
 
