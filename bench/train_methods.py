@@ -5,19 +5,20 @@ before and after the others and its mean is the baseline):
 
 - Step time. The first `--rows` train problems of examples/math/seeds.jsonl, each answered by a fixed
   worked answer (no teacher calls), trained for `--steps` steps by each method's real `fit` on
-  SmolLM2-135M, LoRA r16, batch 8, max_length 256. kd and gkd need a teacher other than the student
-  (gkd refuses the base model as its own teacher): the sft run's student, merged, is that teacher (same
-  architecture, so it costs what any 135M teacher costs). gkd runs twice: lmbda 0 (every step on the
-  snapshot's text) and lmbda 1 (every step on the student's own sampled answers, max_new_tokens 64); the
-  default lmbda 0.5 costs their mean on average. The first step (warm-up) is left out; the median of the rest
-  is reported.
+  SmolLM2-135M, LoRA r16, batch 8, max_length 256. kd and gkd first run with a teacher other than the
+  student (gkd refuses the base model as its own teacher without few-shot turns): the sft run's student,
+  merged (same architecture, so it costs what any 135M teacher costs). gkd runs twice: lmbda 0 (every step
+  on the snapshot's text) and lmbda 1 (every step on the student's own sampled answers, max_new_tokens 64);
+  the default lmbda 0.5 costs their mean on average. With `--shots`, kd and gkd run again with the demo's
+  teacher: the base model shown the quickstart teacher's five few-shot turns (a longer teacher forward).
+  The first step (warm-up) is left out; the median of the rest is reported.
 - Capture overhead. The quickstart teacher (five few-shot turns, batch 32, 64 new tokens, greedy so both
   modes generate the same tokens) answers `--requests` problems without and with `logprobs: 20`, the modes
   alternated `--rounds` times.
 - Bytes per token. The captured logprobs as the warehouse types them (int32 ids, float32 logprobs), written
   as zstd Parquet: with and without the token strings.
 
-    .venv/bin/python bench/train_methods.py [--rows 32] [--steps 6] [--requests 32] [--rounds 2] [--threads 1]
+    .venv/bin/python bench/train_methods.py [--rows 32] [--steps 6] [--requests 32] [--rounds 2] [--threads 1] [--shots]
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def merged_student(lora_dir: Path, out: Path) -> str:
     return str(out)
 
 
-def step_times(rows: list[dict], steps: int, work: Path) -> dict:
+def step_times(rows: list[dict], steps: int, work: Path, shots: tuple = ()) -> dict:
     from training.data import to_dataset
     from training.methods.gkd import GKDConfig
     from training.methods.gkd import fit as gkd_fit
@@ -126,6 +127,10 @@ def step_times(rows: list[dict], steps: int, work: Path) -> dict:
     run("kd", kd_fit, KDConfig(**shared, teacher_model=teacher))
     run("gkd_l0", gkd_fit, GKDConfig(**shared, teacher_model=teacher, lmbda=0.0))
     run("gkd_l1", gkd_fit, GKDConfig(**shared, teacher_model=teacher, lmbda=1.0, max_new_tokens=64))
+    if shots:  # the demo's teacher: the base model shown the recipe teacher's few-shot turns (context distillation)
+        run("kd_shots", kd_fit, KDConfig(**shared, teacher_few_shot=shots))
+        run("gkd_l0_shots", gkd_fit, GKDConfig(**shared, lmbda=0.0, teacher_few_shot=shots))
+        run("gkd_l1_shots", gkd_fit, GKDConfig(**shared, lmbda=1.0, max_new_tokens=64, teacher_few_shot=shots))
     run("sft_again", sft_fit, SFTConfig(**shared))
     return results
 
@@ -164,15 +169,28 @@ def capture(requests_n: int, rounds: int, work: Path) -> dict:
             columns["top_tokens"] = pa.array([lp["top_tokens"] for lp in captured], pa.list_(pa.list_(pa.string())))
         return pa.table(columns)
 
-    sizes = {}
+    # pyarrow's default dictionary-encodes every column, which for ~all-distinct float logprobs costs more
+    # than their 4 raw bytes; plain and byte-stream-split (floats byte-plane by byte-plane) are measured too.
+    encodings = {"dictionary (pyarrow default)": {},
+                 "no dictionary": {"use_dictionary": False},
+                 "no dictionary, byte_stream_split floats": {
+                     "use_dictionary": False,
+                     "column_encoding": {"logprobs.list.element": "BYTE_STREAM_SPLIT",
+                                         "top_logprobs.list.element.list.element": "BYTE_STREAM_SPLIT"}}}
+    sizes: dict = {}
     for strings in (False, True):
-        path = work / f"logprobs-{strings}.parquet"
-        pq.write_table(as_table(strings), path, compression="zstd")
-        meta = pq.ParquetFile(path).metadata
-        data = sum(meta.row_group(g).column(c).total_compressed_size
-                   for g in range(meta.num_row_groups) for c in range(meta.num_columns))
-        sizes["with strings" if strings else "ids only"] = {"file_bytes_per_token": path.stat().st_size / tokens,
-                                                            "data_bytes_per_token": data / tokens}
+        for name, options in encodings.items():
+            path = work / "logprobs.parquet"
+            pq.write_table(as_table(strings), path, compression="zstd", **options)
+            meta = pq.ParquetFile(path).metadata
+            chunks = [meta.row_group(g).column(c) for g in range(meta.num_row_groups)
+                      for c in range(meta.num_columns)]
+            per_column = {chunk.path_in_schema.split(".")[0]: round(chunk.total_compressed_size / tokens, 1)
+                          for chunk in chunks}
+            sizes[f"{'with strings' if strings else 'ids only'}, {name}"] = {
+                "file_bytes_per_token": round(path.stat().st_size / tokens, 1),
+                "data_bytes_per_token": round(sum(chunk.total_compressed_size for chunk in chunks) / tokens, 1),
+                "per_column": per_column}
     return {"requests": len(requests), "rounds": rounds, "plain_s": seconds["plain"],
             "logprobs_s": seconds["logprobs"], "overhead_pct": 100 * (seconds["logprobs"] / seconds["plain"] - 1),
             "identical_outputs": f"{same}/{len(requests)}", "tokens": tokens, "parquet_zstd_k20": sizes}
@@ -187,6 +205,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=32, help="problems the teacher answers per capture run")
     parser.add_argument("--rounds", type=int, default=2, help="alternations of the two capture modes")
     parser.add_argument("--skip", choices=["train", "capture"], help="leave one part out")
+    parser.add_argument("--shots", action="store_true",
+                        help="also kd and gkd with the demo's teacher: the base model shown the quickstart few-shot turns")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1: on a shared, loaded machine 2 threads spin against each other)")
     args = parser.parse_args()
@@ -199,13 +219,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.skip != "train":
-            times = step_times(problems(args.rows), args.steps, work)
+            from flows.recipe import load_recipe
+
+            shots = load_recipe("quickstart").teacher.few_shot if args.shots else ()
+            times = step_times(problems(args.rows), args.steps, work, shots)
             base = (times["sft"]["median_step_s"] + times["sft_again"]["median_step_s"]) / 2
             report["train"] = times
-            report["ratios_to_sft"] = {label: times[label]["median_step_s"] / base
-                                       for label in ("kd", "gkd_l0", "gkd_l1")}
-            report["ratios_to_sft"]["gkd_l0.5_expected"] = (report["ratios_to_sft"]["gkd_l0"]
-                                                            + report["ratios_to_sft"]["gkd_l1"]) / 2
+            ratios = {label: times[label]["median_step_s"] / base for label in times if not label.startswith("sft")}
+            for suffix in ("", "_shots"):
+                if f"gkd_l1{suffix}" in ratios:
+                    ratios[f"gkd_l0.5{suffix}_expected"] = (ratios[f"gkd_l0{suffix}"] + ratios[f"gkd_l1{suffix}"]) / 2
+            report["ratios_to_sft"] = ratios
         if args.skip != "capture":
             report["capture"] = capture(args.requests, args.rounds, work)
     report["load_average_end"] = os.getloadavg()

@@ -81,7 +81,7 @@ def test_on_policy_lora_gkd_samples_every_batch_and_moves_the_adapters(wh, tiny_
 @pytest.mark.parametrize("teacher", ["base", "missing"])
 def test_the_base_model_or_a_missing_checkpoint_as_teacher_is_refused_before_training(wh, tiny_model, tmp_path,
                                                                                        teacher):
-    # As its own teacher the student's divergence and gradient are 0: a run that would train nothing.
+    # As its own teacher (no few-shot turns) the student's divergence and gradient are 0: nothing would train.
     path = tiny_model if teacher == "base" else str(tmp_path / "nowhere")
     with pytest.raises(ValueError) as err:
         train(wh, make_snapshot(wh), _gkd(tiny_model, tmp_path, teacher_model=path), run_id="r")
@@ -89,6 +89,47 @@ def test_the_base_model_or_a_missing_checkpoint_as_teacher_is_refused_before_tra
     assert "\n" not in message and path in message and "train.teacher_model" in message
     assert ("student's own base model" if teacher == "base" else "no local checkpoint") in message
     assert not (tmp_path / "runs").exists()
+
+
+SHOTS = (("What is 7 x 8?", "7 x 8 = 56. The answer is 56."), ("What is 2 + 2?", "4"))
+
+
+def test_the_teachers_turns_go_after_each_left_padded_rows_system_block_exactly_as_the_template_renders(tiny_model):
+    from transformers import AutoTokenizer
+    from trl.experimental.utils import DataCollatorForChatML
+
+    from training.data import to_dataset
+    from training.methods.gkd import with_context, without_context
+    from training.methods.kd import ContextInsert
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
+    rows = [{"prompt": "What is 3 + 4?", "completion": "3 + 4 = 7."},
+            {"prompt": "A much longer question about apples and pears?", "completion": "Twelve."}]
+    batch = DataCollatorForChatML(tokenizer=tokenizer, max_length=256)(list(to_messages(to_dataset(rows))))
+    assert (batch["attention_mask"][:, 0] == 0).any(), "one row is left-padded"
+    context = ContextInsert.build(tokenizer, SHOTS)
+    ids, mask, at = with_context(batch["input_ids"], batch["attention_mask"], context)
+    for row, row_ids, row_mask in zip(rows, ids, mask):
+        turns = [{"role": role, "content": text} for user, answer in SHOTS
+                 for role, text in (("user", user), ("assistant", answer))]
+        rendered = tokenizer.apply_chat_template(
+            turns + [{"role": "user", "content": row["prompt"]}, {"role": "assistant", "content": row["completion"]}],
+            tokenize=False)
+        assert row_ids[row_mask.bool()].tolist() == tokenizer(rendered, add_special_tokens=False)["input_ids"]
+    # Removing the inserted positions gives back each row exactly (ids standing in for logits).
+    assert torch.equal(without_context(ids[..., None], at, len(context.ids))[..., 0], batch["input_ids"])
+
+
+def test_the_base_model_as_teacher_with_few_shot_turns_distils_on_policy(wh, tiny_model, tmp_path):
+    cfg = _gkd(tiny_model, tmp_path, lora=True, lora_r=4, lmbda=1.0, teacher_few_shot=SHOTS)
+    assert cfg.teacher_model == tiny_model
+    result = train(wh, make_snapshot(wh), cfg, run_id="r")
+    assert result["sampled_batches"] == 2
+    # Same weights and inputs give 0 (below 1e-6 in float32); only the teacher's turns make it differ here.
+    assert _losses(result)[0][1] > 1e-5, "the teacher's turns make it differ from the student"
+    adapter = load_file(Path(result["output_dir"]) / "adapter_model.safetensors")
+    assert any(v.abs().sum() > 0 for k, v in adapter.items() if "lora_B" in k)
 
 
 def test_a_teacher_with_another_vocabulary_is_refused_before_training_naming_both(wh, tiny_model, tmp_path):
@@ -145,5 +186,8 @@ def test_distill_train_accepts_method_gkd_and_trains_the_recipe_as_gkd(monkeypat
 def test_the_gkd_recipe_loads_as_gkd():
     from flows.recipe import load_recipe
 
-    cfg = load_recipe("gkd").train
-    assert type(cfg) is GKDConfig and cfg.teacher_model == "runs/gkd-teacher" != cfg.base_model
+    recipe = load_recipe("gkd")
+    cfg = recipe.train
+    assert type(cfg) is GKDConfig and cfg.teacher_model == cfg.base_model == recipe.teacher.model
+    assert cfg.teacher_few_shot == recipe.teacher.few_shot and len(cfg.teacher_few_shot) == 5, \
+        "the base model teaches only with the recipe teacher's turns"

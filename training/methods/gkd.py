@@ -42,7 +42,7 @@ from typing import Any
 
 from generators.local_models import resolve_model
 from training.config import TrainConfig
-from training.methods.kd import check_same_vocab
+from training.methods.kd import ContextInsert, check_same_vocab
 from training.methods.sft import lora_config, train_and_save, trainer_args
 
 
@@ -63,6 +63,9 @@ class GKDConfig(TrainConfig):
         "help": "off-policy steps train on completions the teacher samples instead of the snapshot's text"})
     teacher_model: str | None = field(default=None, metadata={
         "help": "local teacher: embedded name or checkpoint dir (null = base_model); must share the tokenizer"})
+    teacher_few_shot: tuple[tuple[str, str], ...] | None = field(default=None, metadata={
+        "help": "turns the teacher sees before each row and the student never does ([{user, assistant}, ...]); "
+                "null = the recipe teacher's few_shot when it runs teacher_model, else none"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -79,6 +82,9 @@ class GKDConfig(TrainConfig):
         if self.teacher_model is None:
             # Resolved here so the run's identity (training_runs.config) names the teacher it used.
             object.__setattr__(self, "teacher_model", self.base_model)
+        if self.teacher_few_shot is not None:
+            from generators.teachers.base import TeacherConfig
+            object.__setattr__(self, "teacher_few_shot", tuple(TeacherConfig._shot(s) for s in self.teacher_few_shot))
 
 
 def to_messages(dataset):
@@ -104,32 +110,63 @@ def fit(dataset, cfg: GKDConfig, output_dir: Path) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     student_path, teacher_path = resolve_model(cfg.base_model), resolve_model(str(cfg.teacher_model))
-    check_teacher(str(cfg.teacher_model), teacher_path, student_path)
+    check_teacher(str(cfg.teacher_model), teacher_path, student_path, bool(cfg.teacher_few_shot))
     tokenizer = AutoTokenizer.from_pretrained(student_path)
     check_same_vocab(str(cfg.teacher_model), AutoTokenizer.from_pretrained(teacher_path), cfg.base_model, tokenizer)
     if tokenizer.pad_token is None:  # the ChatML collator pads and refuses a tokenizer without a pad token
         tokenizer.pad_token = tokenizer.eos_token
+    context = ContextInsert.build(tokenizer, cfg.teacher_few_shot or ())
     teacher = AutoModelForCausalLM.from_pretrained(teacher_path, dtype=torch.float32).eval().requires_grad_(False)
     trainer = _trainer_class()(model=str(student_path), teacher_model=teacher, args=gkd_args(cfg, output_dir),
                                train_dataset=to_messages(dataset), processing_class=tokenizer,
                                peft_config=lora_config(cfg) if cfg.lora else None)
+    trainer.context = context
     result = train_and_save(trainer, output_dir, len(dataset))
     seconds = result["train_seconds"]
     return {**result, "train_tokens": trainer.gkd_tokens, "sampled_batches": trainer.sampled_batches,
             "tokens_per_second": trainer.gkd_tokens / seconds if seconds else None}
 
 
-def check_teacher(teacher: str, teacher_path: Path, student_path: Path) -> None:
-    """Refuse (ValueError, one line) a teacher that is not a local checkpoint, or is the student's own base model:
-    GKD's loss is only the divergence from the teacher, which with identical models is 0 with a 0 gradient, so
-    the run would train nothing (unlike kd, whose CE term still learns the text)."""
+def check_teacher(teacher: str, teacher_path: Path, student_path: Path, context: bool = False) -> None:
+    """Refuse (ValueError, one line) a teacher that is not a local checkpoint, or is the student's own base model
+    without teacher-only turns: GKD's loss is only the divergence from the teacher, which with identical models
+    and inputs is 0 with a 0 gradient, so the run would train nothing (unlike kd, whose CE term still learns)."""
     if not (teacher_path / "config.json").exists():
         raise ValueError(f"gkd teacher_model {teacher}: no local checkpoint there (no config.json); set "
                          "train.teacher_model to a checkpoint directory or the embedded model's name")
-    if teacher_path.resolve() == student_path.resolve():
-        raise ValueError(f"gkd teacher_model {teacher} is the student's own base model, so the divergence and its "
-                         "gradient start at 0 and nothing would train; set train.teacher_model to another local "
-                         "checkpoint with the student's tokenizer (e.g. a trained student's runs/<id>/final)")
+    if teacher_path.resolve() == student_path.resolve() and not context:
+        raise ValueError(f"gkd teacher_model {teacher} is the student's own base model and has no teacher_few_shot "
+                         "turns, so the divergence and its gradient are 0 and nothing would train; set "
+                         "train.teacher_few_shot (context distillation) or another local checkpoint with the "
+                         "student's tokenizer as train.teacher_model")
+
+
+def with_context(input_ids: Any, attention_mask: Any, context: ContextInsert) -> tuple[Any, Any, list[int]]:
+    """The teacher's input for left-padded rows (TRL's ChatML collator and on-policy samples): each row with the
+    teacher-only turns inserted after its system block, which starts at the row's first unpadded token; and per
+    row where they were inserted (`without_context` removes those positions from the teacher's logits)."""
+    import torch
+
+    starts = (attention_mask == 0).long().cumprod(dim=1).sum(dim=1).tolist()  # leading pad count per row
+    prefix = torch.tensor(context.prefix, device=input_ids.device)
+    inserted = torch.tensor(context.ids, device=input_ids.device, dtype=input_ids.dtype)
+    rows, masks, at = [], [], []
+    for ids, mask, start in zip(input_ids, attention_mask, starts):
+        cut = start + context.at
+        if ids.size(0) < cut or not bool((ids[start:cut] == prefix).all()):
+            raise ValueError("gkd teacher_few_shot: a row does not start with the chat template's system block (cut "
+                             "by max_length?), so the teacher's turns cannot be inserted; raise max_length")
+        rows.append(torch.cat([ids[:cut], inserted, ids[cut:]]))
+        masks.append(torch.cat([mask[:cut], torch.ones_like(inserted), mask[cut:]]))
+        at.append(cut)
+    return torch.stack(rows), torch.stack(masks), at
+
+
+def without_context(logits: Any, at: list[int], length: int) -> Any:
+    """Teacher logits back on the student's positions: each row's `length` inserted positions removed."""
+    import torch
+
+    return torch.stack([torch.cat([row[:cut], row[cut + length:]]) for row, cut in zip(logits, at)])
 
 
 @functools.cache
@@ -143,6 +180,25 @@ def _trainer_class() -> type:
             super().__init__(*args, **kwargs)
             self.gkd_tokens = 0
             self.sampled_batches = 0
+
+        context: ContextInsert | None = None  # teacher-only turns; set by fit
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if self.context is None or not self.context.ids:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            # TRL's GKD loss with the teacher's forward over the same tokens plus its few-shot turns.
+            import torch
+
+            student = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+            with torch.no_grad():
+                ids, mask, at = with_context(inputs["input_ids"], inputs["attention_mask"], self.context)
+                teacher = self.teacher_model.eval()(input_ids=ids, attention_mask=mask).logits
+                teacher = without_context(teacher, at, len(self.context.ids))
+            loss = self.generalized_jsd_loss(student_logits=student.logits[:, :-1, :],
+                                             teacher_logits=teacher[:, :-1, : student.logits.size(-1)],
+                                             labels=inputs["labels"][:, 1:], beta=self.beta,
+                                             num_items_in_batch=num_items_in_batch)
+            return (loss, student) if return_outputs else loss
 
         def training_step(self, model, inputs, num_items_in_batch=None):
             given = inputs["input_ids"]
