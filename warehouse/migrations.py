@@ -351,6 +351,97 @@ def m012_evaluation_samples_and_probes(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+@migration
+def m013_comments_and_views(con: duckdb.DuckDBPyConnection) -> None:
+    # SQL users (the DuckDB CLI, a notebook) read what each table and column holds from the catalog
+    # (`duckdb_tables()`, `duckdb_columns()`, `duckdb_views()`: the `comment` column), and two views save the
+    # joins they write most: a training row back to its seed line, and rejections counted by reason.
+    tables = {
+        "runs": "one row per flow run: status running | completed | failed | crashed, its recipe and Prefect id",
+        "seeds": "one seed problem, with the file and line it was read from",
+        "templates": "one template version: name@content-hash",
+        "prompts": "one seed rendered with one template version; split train | eval",
+        "teachers": "one teacher config: backend, model and the sampling params that make its id",
+        "generations": "one teacher sample of a prompt: raw text, reasoning, answer, tokens, latency, cost",
+        "generation_logprobs": "top-k logprobs of a generation, as parallel lists per generated token",
+        "request_failures": "a teacher request that failed its last attempt; pending until resolved_at is set",
+        "verifications": "the verifier's verdict on one generation",
+        "rejections": "a generation dropped by a stage, with a machine-readable reason",
+        "curated": "a generation kept by curation",
+        "snapshots": "a named, immutable, content-hashed training set",
+        "snapshot_rows": "one row of a snapshot: a curated generation (distilled) or a general-data row",
+        "training_runs": "one training of a student on a snapshot: config (with method), loss, time, output dir",
+        "evaluations": "accuracy of one model (base | student | teacher) on one split",
+        "evaluation_items": "one answer of an evaluation, verified",
+        "evaluation_metrics": "one metric value of an evaluation (interval, p-values, retention, speedup, ...)",
+    }
+    columns = {
+        "runs": {"run_id": "the Prefect flow-run id, or a random id outside Prefect",
+                 "flow": "factory | refresh | generate | curate | snapshot | train | evaluate | ...",
+                 "recipe": "recipe name", "recipe_json": "the recipe as loaded, with its source path",
+                 "status": "running | completed | failed | crashed (process gone)",
+                 "error": "why a failed or crashed run ended (cut to 2,000 characters)"},
+        "seeds": {"seed_id": "the seed file's own id", "split": "train | eval | knowledge",
+                  "source_file": "the seed file the row was read from", "source_line": "its 1-based line"},
+        "templates": {"template_id": "name@content-hash: a new body is a new version"},
+        "prompts": {"prompt_id": "hash(template_id, seed_id, variables)", "text": "the rendered user turn",
+                    "reference": "the answer the verifier checks against"},
+        "teachers": {"teacher_id": "hash of backend, model and sampling params",
+                     "params": "temperature, top_p, max_tokens, system_prompt, few_shot, seed"},
+        "generations": {"generation_id": "hash(prompt_id, teacher_id, sample_index): the idempotency key",
+                        "finish_reason": "stop | length (truncated at max_tokens)",
+                        "cost_usd": "at the recipe's price table; 0 for a local model",
+                        "run_id": "the flow run that stored it"},
+        "verifications": {"passed": "the verifier accepted the answer", "reason": "machine-readable verdict reason",
+                          "extracted": "the answer the verifier read from the response"},
+        "rejections": {"stage": "the stage that dropped it (curate, ...)",
+                       "reason": "machine-readable: not_verified, truncated, exact_duplicate, near_duplicate, ..."},
+        "snapshot_rows": {"kind": "distilled | general", "generation_id": "set for distilled rows",
+                          "general_id": "set for general rows"},
+        "training_runs": {"training_run_id": "hash(snapshot_id, config)", "config": "training settings, with method"},
+        "evaluations": {"role": "base | student | teacher", "training_run_id": "set for a student",
+                        "teacher_id": "set for the teacher", "accuracy": "correct / n"},
+    }
+    for table, text in tables.items():
+        con.execute(f"COMMENT ON TABLE {table} IS '{_quoted(text)}'")
+    for table, cols in columns.items():
+        for column, text in cols.items():
+            con.execute(f"COMMENT ON COLUMN {table}.{column} IS '{_quoted(text)}'")
+    con.execute("""
+        CREATE VIEW lineage AS
+        WITH used AS (
+            SELECT tr.snapshot_id,
+                   list_sort(list(DISTINCT tr.training_run_id)) AS training_run_ids,
+                   list_sort(list(DISTINCT e.evaluation_id) FILTER (WHERE e.evaluation_id IS NOT NULL))
+                       AS evaluation_ids
+            FROM training_runs tr LEFT JOIN evaluations e USING (training_run_id)
+            GROUP BY tr.snapshot_id)
+        SELECT sr.snapshot_id, sn.name AS snapshot, sr.row_index, sr.kind, sr.generation_id, sr.general_id,
+               g.prompt_id, sd.seed_id, sd.source_file AS seed_file, sd.source_line AS seed_line, p.template_id,
+               g.teacher_id, t.model AS teacher_model, g.run_id, r.prefect_flow_run_id,
+               coalesce(u.training_run_ids, []) AS training_run_ids,
+               coalesce(u.evaluation_ids, []) AS evaluation_ids
+        FROM snapshot_rows sr
+        JOIN snapshots sn USING (snapshot_id)
+        LEFT JOIN generations g ON g.generation_id = sr.generation_id
+        LEFT JOIN prompts p ON p.prompt_id = g.prompt_id
+        LEFT JOIN seeds sd ON sd.seed_id = p.seed_id
+        LEFT JOIN teachers t ON t.teacher_id = g.teacher_id
+        LEFT JOIN runs r ON r.run_id = g.run_id
+        LEFT JOIN used u ON u.snapshot_id = sr.snapshot_id;
+        COMMENT ON VIEW lineage IS 'one row per snapshot row: its seed file and line, template, teacher and flow run, '
+            'and the training runs and evaluations that used its snapshot (general rows: general_id, no seed)';
+        CREATE VIEW rejection_reasons AS
+        SELECT stage, reason, count(*) AS n, min(created_at) AS first_at, max(created_at) AS last_at
+        FROM rejections GROUP BY stage, reason;
+        COMMENT ON VIEW rejection_reasons IS 'rejections counted per stage and reason';
+    """)
+
+
+def _quoted(text: str) -> str:
+    return text.replace("'", "''")
+
+
 def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply every pending migration in order, each in its own transaction; return their names."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
