@@ -17,6 +17,7 @@ from rich.console import Console
 from flows.cli_checks import announce_recipe, check_snapshot_exists, validate_recipe
 from flows.cli_eval import eval_app
 from flows.cli_recipe import recipe_app
+from flows.cli_runs import runs_app, teachers
 from flows.cli_snapshot import snapshot_app
 from flows.errors import friendly
 from flows.summary import check_format, print_summary
@@ -30,12 +31,17 @@ app = typer.Typer(help="Distillery: seeds -> teacher -> verified CoT data -> sna
 app.add_typer(snapshot_app, name="snapshot")
 app.add_typer(eval_app, name="eval")
 app.add_typer(recipe_app, name="recipe")
+app.add_typer(runs_app, name="runs")
+app.command("teachers")(friendly(teachers))
 console = Console()
 
 Warehouse_ = Annotated[str | None, typer.Option("--warehouse", "-w", envvar="DISTILL_WAREHOUSE",
                                                 help="DuckDB file (default ./warehouse.duckdb)")]
 Recipe_ = Annotated[str | None, typer.Option("--recipe", "-r", help="recipe name in recipes/ or a YAML path "
                                              "(default: quickstart, announced on stderr)")]
+DryRun_ = Annotated[bool, typer.Option("--dry-run", help=(
+    "print what would be sent (prompts and samples per teacher, domain and template; tokens and spend from the "
+    "recipe's prices) and exit: no teacher call, no write, no Prefect"))]
 
 
 @app.command()
@@ -58,12 +64,14 @@ def init(warehouse: Warehouse_ = None,
 @friendly
 def run(recipe_arg: Annotated[str | None, typer.Argument(
             metavar="RECIPE", help="the recipe, as with -r (kept for `distill run quickstart`)")] = None,
-        recipe: Recipe_ = None, warehouse: Warehouse_ = None) -> None:
+        recipe: Recipe_ = None, warehouse: Warehouse_ = None, dry_run: DryRun_ = False) -> None:
     """Run the whole factory from a recipe and print the summary."""
     if recipe_arg and recipe and recipe_arg != recipe:
         raise typer.BadParameter(f"two recipes given ({recipe_arg!r} and -r {recipe!r}): pass one")
     recipe = announce_recipe(recipe or recipe_arg)
-    validate_recipe(recipe, evaluates=True, snapshots=True)
+    validate_recipe(recipe, evaluates=True, snapshots=True, teacher_calls=not dry_run)
+    if dry_run:
+        return _print_dry_run(recipe, warehouse)
     from flows.factory import factory
 
     with _recipe_lease(recipe, warehouse):
@@ -74,10 +82,12 @@ def run(recipe_arg: Annotated[str | None, typer.Argument(
 
 @app.command()
 @friendly
-def generate(recipe: Recipe_ = None, warehouse: Warehouse_ = None) -> None:
+def generate(recipe: Recipe_ = None, warehouse: Warehouse_ = None, dry_run: DryRun_ = False) -> None:
     """Register seeds and prompts, generate what is missing, verify it."""
     recipe = announce_recipe(recipe)
-    validate_recipe(recipe)
+    validate_recipe(recipe, teacher_calls=not dry_run)
+    if dry_run:
+        return _print_dry_run(recipe, warehouse)
     from flows.factory import generate_flow
 
     with _recipe_lease(recipe, warehouse):
@@ -187,26 +197,28 @@ def sql(query: Annotated[str, typer.Argument(help="SQL, run read-only; several s
 def report(out: Annotated[str | None, typer.Option("--out", "-o", help=(
                "chart file: .png writes PNG, anything else SVG; a relative path is relative to the current "
                "directory; default: beside the warehouse, WAREHOUSE.report.svg"))] = None,
-           fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+           fmt: Annotated[str, typer.Option("--format", help=(
+               "table | json (an object: quality, rejections, trend, evaluation)"))] = "table",
            warehouse: Warehouse_ = None) -> None:
-    """Data quality per template and teacher: pass rate, dedup rate, decontamination, tokens and cost."""
+    """Data quality per topic, template and teacher (pass rate with counts, dedup, decontamination, tokens and
+    cost per verified sample), rejections by stage and reason, the trend across runs and the latest evaluation."""
     from pathlib import Path
 
     from curation.report import render_chart, report_tables
+    from flows.report import report_data
     from warehouse.db import Warehouse
-    from warehouse.quality import quality_report
 
     if fmt not in ("table", "json"):
         raise typer.BadParameter("--format must be table or json")
     wh = Warehouse(warehouse)
     out = str(Path(out).resolve() if out else Path(wh.path).resolve().with_suffix(".report.svg"))
-    rows = quality_report(wh)
+    data = report_data(wh)
     if fmt == "json":
-        console.print_json(data=rows)
+        console.print_json(data=data, default=str)
     else:
-        for table in report_tables(rows):
+        for table in report_tables(data):
             console.print(table)
-    Console(stderr=True).print(f"chart: {render_chart(rows, out)}", highlight=False)
+    Console(stderr=True).print(f"chart: {render_chart(data, out)}", highlight=False)
 
 
 @app.command()
@@ -216,6 +228,12 @@ def serve(file: Annotated[str, typer.Option(help="deployment file")] = "prefect.
     from flows.deployments import serve_deployments
 
     serve_deployments(file)
+
+
+def _print_dry_run(recipe: str, warehouse: str | None) -> None:
+    from flows.cli_runs import dry_run_plan, print_plan
+
+    print_plan(dry_run_plan(recipe, warehouse))
 
 
 def _recipe_lease(recipe: str, warehouse: str | None):
@@ -243,8 +261,8 @@ READ_ONLY_SUBCOMMANDS = {"eval": {"list", "compare", "chart"}, "snapshot": {"lis
 
 
 def starts_prefect(argv: list[str]) -> bool:
-    """Whether `distill ARGV` may start Prefect: the flow commands, less their read-only subcommands."""
-    if not argv or argv[0] not in FLOW_COMMANDS:
+    """Whether `distill ARGV` may start Prefect: the flow commands, less their read-only subcommands and dry runs."""
+    if not argv or argv[0] not in FLOW_COMMANDS or "--dry-run" in argv:
         return False
     return not (len(argv) > 1 and argv[1] in READ_ONLY_SUBCOMMANDS.get(argv[0], ()))
 
