@@ -94,7 +94,8 @@ class TransformersTeacher(Teacher):
         capture = {"output_logits": True, "return_dict_in_generate": True} if cfg.logprobs else {}
         began = time.perf_counter()
         with torch.no_grad():
-            out = self.model.generate(**enc, past_key_values=cache, max_new_tokens=cfg.max_tokens,
+            # `cache=`: transformers 5.x renamed generate's `past_key_values` (a FutureWarning on every batch)
+            out = self.model.generate(**enc, cache=cache, max_new_tokens=cfg.max_tokens,
                                       pad_token_id=tok.pad_token_id, **sampling, **capture)
         latency = (time.perf_counter() - began) / len(batch)
         sequences = out.sequences if cfg.logprobs else out

@@ -65,3 +65,25 @@ def test_captured_logprobs_are_stored_with_their_ids_and_vocabulary(wh, tiny_mod
     for r in rows:
         assert r["ids"] == r["positions"] == r["completion_tokens"] and r["k"] == r["top_k"] == 20
         assert r["vocab_size"] > 49000 and len(r["vocab_hash"]) == 12
+
+
+def test_the_prefix_cache_gives_the_uncached_answers_without_a_deprecation_warning(tiny_model):
+    import warnings
+
+    shots = [{"user": "What is 1 + 1?", "assistant": "2"}, {"user": "What is 2 + 2?", "assistant": "4"}]
+    cfg = TeacherConfig(model=tiny_model, temperature=0.0, max_tokens=6, batch_size=3, few_shot=shots, logprobs=3)
+    requests = [Request(f"k{i}", p) for i, p in enumerate(["What is 2 + 3?", "Hi", "Name a colour please."])]
+    cached = build_teacher(cfg)
+    assert cached._prefix_cache is not None, "the few-shot turns are cached once"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with_cache = {c.key: c for b in cached.generate(requests) for c in b}
+    deprecations = [str(w.message) for w in caught if issubclass(w.category, (FutureWarning, DeprecationWarning))
+                    and ("past_key_values" in str(w.message) or "cache" in str(w.message))]
+    assert deprecations == []
+    uncached = build_teacher(cfg)
+    uncached._prefix_cache = None  # the plain path: the whole chat prefilled per request
+    without = {c.key: c for b in uncached.generate(requests) for c in b}
+    assert {k: c.text for k, c in with_cache.items()} == {k: c.text for k, c in without.items()}
+    for key, c in with_cache.items():
+        assert c.logprobs["top_ids"] == without[key].logprobs["top_ids"]
