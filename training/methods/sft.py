@@ -7,11 +7,25 @@ turn only. LoRA (peft) by default.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generators.local_models import resolve_model
 from training.config import TrainConfig
+
+
+def quiet_library_warnings() -> None:
+    """Silence one deprecation that our code cannot fix: peft 0.21.2 (`PeftModel.__init__`, on every LoRA
+    trainer) and TRL 1.16.0 (`trl/models/utils.py`, unwrapping a model to generate) read
+    `model.is_gradient_checkpointing`, which transformers 5.24 deprecates with a FutureWarning on each read.
+    Only that message, only from transformers.modeling_utils: every other warning still shows. Remove once
+    peft and TRL read `is_activation_checkpointing`."""
+    warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning,
+                            module=r"transformers\.modeling_utils")
+
+
+quiet_library_warnings()  # sft, kd and gkd (which import this module) all build trainers with peft
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,7 @@ def fit(dataset, cfg: SFTConfig, output_dir: Path) -> dict:
     """Train on `dataset` (prompt/completion messages); save to `output_dir/final`; steps, loss, seconds, log."""
     from trl import SFTTrainer
 
+    quiet_library_warnings()  # again: a caller's warnings.catch_warnings() may have reset the filters
     trainer = SFTTrainer(model=str(resolve_model(cfg.base_model)), args=trainer_args(cfg, output_dir),
                          train_dataset=dataset, peft_config=lora_config(cfg) if cfg.lora else None)
     return train_and_save(trainer, output_dir, len(dataset))
