@@ -197,26 +197,28 @@ def sql(query: Annotated[str, typer.Argument(help="SQL, run read-only; several s
 def report(out: Annotated[str | None, typer.Option("--out", "-o", help=(
                "chart file: .png writes PNG, anything else SVG; a relative path is relative to the current "
                "directory; default: beside the warehouse, WAREHOUSE.report.svg"))] = None,
-           fmt: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+           fmt: Annotated[str, typer.Option("--format", help=(
+               "table | json (an object: quality, rejections, trend, evaluation)"))] = "table",
            warehouse: Warehouse_ = None) -> None:
-    """Data quality per template and teacher: pass rate, dedup rate, decontamination, tokens and cost."""
+    """Data quality per topic, template and teacher (pass rate with counts, dedup, decontamination, tokens and
+    cost per verified sample), rejections by stage and reason, the trend across runs and the latest evaluation."""
     from pathlib import Path
 
     from curation.report import render_chart, report_tables
+    from flows.report import report_data
     from warehouse.db import Warehouse
-    from warehouse.quality import quality_report
 
     if fmt not in ("table", "json"):
         raise typer.BadParameter("--format must be table or json")
     wh = Warehouse(warehouse)
     out = str(Path(out).resolve() if out else Path(wh.path).resolve().with_suffix(".report.svg"))
-    rows = quality_report(wh)
+    data = report_data(wh)
     if fmt == "json":
-        console.print_json(data=rows)
+        console.print_json(data=data, default=str)
     else:
-        for table in report_tables(rows):
+        for table in report_tables(data):
             console.print(table)
-    Console(stderr=True).print(f"chart: {render_chart(rows, out)}", highlight=False)
+    Console(stderr=True).print(f"chart: {render_chart(data, out)}", highlight=False)
 
 
 @app.command()
