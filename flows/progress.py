@@ -2,16 +2,49 @@
 
 Rich draws nothing until the end when stdout is a file or a pipe (CI, a
 scheduled run), so there the same figures go to the log every `every_s` seconds.
+Off a terminal the libraries' tqdm bars (transformers' "Loading weights", datasets'
+map, the Trainer's step bar) are turned off too: written to a file, every redraw is
+another frame of the log (`quiet_library_bars`, applied when this module is imported).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+# Set before the libraries are imported (they read these once); `setdefault`, so a user's own choice wins.
+# tqdm reads TQDM_* once, when it is imported: flows.factory imports this module before anything imports tqdm
+# (tests/flows/test_progress.py checks it in a fresh process).
+QUIET_ENV = {"TQDM_DISABLE": "1",  # tqdm >= 4.66 reads TQDM_* as defaults: the Trainer's training bar
+             "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # huggingface_hub, and transformers at import
+             "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+
+
+def quiet_library_bars(is_terminal: bool | None = None) -> bool:
+    """Off a terminal, turn the libraries' tqdm bars off (our stages log plain lines instead, and the Trainer
+    still logs its loss every `logging_steps`); return whether it did. On a terminal, leave them alone."""
+    if is_terminal if is_terminal is not None else Console().is_terminal:
+        return False
+    for name, value in QUIET_ENV.items():
+        os.environ.setdefault(name, value)
+    if "transformers" in sys.modules:  # imported already: its switch was read at import
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    if "datasets" in sys.modules:
+        from datasets.utils import logging as ds_logging
+
+        ds_logging.disable_progress_bar()
+    return True
+
+
+quiet_library_bars()
 
 
 @contextmanager
