@@ -6,6 +6,8 @@ the flow passes a rich bar or log lines with a rate; this package draws nothing 
 
 from __future__ import annotations
 
+import time
+
 from evaluation import probes
 from evaluation.config import EvalConfig
 from evaluation.contestants import Contestant
@@ -17,12 +19,17 @@ from verifiers.base import Verdict
 
 
 def answer(player: Contestant, prompts: list[dict], cfg: EvalConfig,
-           progress: Progress = no_progress) -> tuple[list[str], float]:
-    """Greedy answers in prompt order and their mean latency; an adapter needs the transformers backend."""
+           progress: Progress = no_progress) -> tuple[list[str], float, float | None]:
+    """Greedy answers in prompt order, their mean latency, and the generated tokens per second of wall time
+    (the same harness for every contestant: same prompts, batch size and max tokens); an adapter needs the
+    transformers backend."""
+    began = time.perf_counter()
     done = _generate(player, player.greedy(cfg), [Request(p["prompt_id"], p["text"]) for p in prompts],
                      f"eval {player.role}", progress)
+    wall = time.perf_counter() - began
     latency = sum(c.latency_s for c in done.values()) / len(done)
-    return [done[p["prompt_id"]].text for p in prompts], latency
+    tokens = sum(c.completion_tokens for c in done.values())
+    return [done[p["prompt_id"]].text for p in prompts], latency, (tokens / wall if wall > 0 and tokens else None)
 
 
 def sample(player: Contestant, prompts: list[dict], cfg: EvalConfig, have: set[tuple[str, int]],

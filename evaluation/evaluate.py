@@ -25,13 +25,14 @@ what an earlier run stored.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from evaluation import probes
 from evaluation.answering import answer, probe, sample, scored_items, verify_all
 from evaluation.config import EvalConfig
 from evaluation.contestants import Contestant
-from evaluation.metrics import METRICS, Accuracy, Scored, compute_metrics
+from evaluation.metrics import Accuracy, Scored, compute_metrics, ordered
 from generators.ask import Progress, no_progress
 from warehouse import evaluations as store
 from warehouse.db import Warehouse
@@ -72,25 +73,30 @@ def _greedy(wh: Warehouse, player: Contestant, prompts: list[dict], cfg: EvalCon
     existing = store.find_evaluation(wh, evaluation_id)
     if existing:
         items = store.evaluation_items(wh, evaluation_id)
-        return {**existing, "role": player.role}, Scored(player.role, prompts, items, existing["mean_latency_s"])
-    shared_with, latency = None, None
+        details = existing["details"] if isinstance(existing["details"], dict) else json.loads(existing["details"] or "{}")
+        return {**existing, "role": player.role}, Scored(player.role, prompts, items, existing["mean_latency_s"],
+                                                         tokens_per_s=details.get("tokens_per_s"))
+    shared_with, latency, rate = None, None, None
     if key in answered:
         shared_with, responses = answered[key]
     else:
-        responses, latency = answer(player, prompts, cfg, progress)
+        responses, latency, rate = answer(player, prompts, cfg, progress)
         answered[key] = (player.role, responses)
-    return _record(wh, evaluation_id, player, prompts, responses, latency, shared_with, cfg, run_id, verify_options)
+    return _record(wh, evaluation_id, player, prompts, responses, (latency, rate), shared_with, cfg, run_id,
+                   verify_options)
 
 
 def _record(wh: Warehouse, evaluation_id: str, player: Contestant, prompts: list[dict], responses: list[str],
-            latency: float | None, shared_with: str | None, cfg: EvalConfig, run_id: str,
+            timing: tuple[float | None, float | None], shared_with: str | None, cfg: EvalConfig, run_id: str,
             verify_options: dict[str, dict]) -> tuple[dict, Scored]:
     """Score and store one contestant's answers (with the metrics that need no peer); its row and Scored.
-    The stored `role` is the contestant's kind (base | student | teacher); the returned row carries its role."""
+    The stored `role` is the contestant's kind (base | student | teacher); the returned row carries its role.
+    `timing`: (mean latency, tokens/s), both None when the answers were shared and not timed again."""
+    latency, rate = timing
     items = scored_items(evaluation_id, prompts, responses, verify_options)
-    scored = Scored(player.role, prompts, items, latency)
+    scored = Scored(player.role, prompts, items, latency, tokens_per_s=rate)
     metrics = compute_metrics(scored)
-    details = {"max_tokens": cfg.max_tokens, "adapter": player.adapter}
+    details = {"max_tokens": cfg.max_tokens, "adapter": player.adapter, "tokens_per_s": rate}
     if player.method:
         details["method"] = player.method
     if shared_with:
@@ -147,4 +153,4 @@ def _complete(wh: Warehouse, row: dict, scored: Scored) -> dict:
     changed = {k: v for k, v in fresh.items() if k not in stored or (v is not None and v != stored[k])}
     store.set_metric_values(wh, row["evaluation_id"], changed)
     stored.update(changed)
-    return {**row, "metrics": {name: stored[name] for name in METRICS}}
+    return {**row, "metrics": ordered(stored)}

@@ -44,6 +44,25 @@ def print_summary(console: Console, s: dict) -> None:
         table.add_row(name, value)
     console.print(table)
     console.print(eval_table(s["eval"]))
+    by_topic = topic_table(s["eval"])
+    if by_topic is not None:
+        console.print(by_topic)
+
+
+def topic_table(rows: list[dict]) -> Table | None:
+    """Accuracy per seed topic for every contestant, with each student's retention there (None: no topics)."""
+    topics = sorted({k.split(":", 1)[1] for r in rows for k in r.get("metrics", {}) if k.startswith("accuracy_by_topic:")})
+    if not topics:
+        return None
+    table = Table("topic", *(r["role"] for r in rows), title="accuracy by topic (retention: student / teacher)")
+    for topic in topics:
+        cells = []
+        for r in rows:
+            m = r.get("metrics", {})
+            acc, ret = m.get(f"accuracy_by_topic:{topic}"), m.get(f"retention_by_topic:{topic}")
+            cells.append(_fmt(acc and 100 * acc, ".1f", "%") + (f" ({ret:.2f})" if ret is not None else ""))
+        table.add_row(topic, *cells)
+    return table
 
 
 def _train_figures(tr: dict) -> str:
@@ -157,8 +176,8 @@ def eval_table(rows: list[dict]) -> Table:
     the change against base of the held-out general NLL and of the TruthfulQA / HellaSwag accuracies."""
     metrics = [r.get("metrics", {}) for r in rows]
     probes = any(m.get("general_nll") is not None for m in metrics)
-    columns = ["contestant", "correct", "accuracy [95% CI]", "p vs base", "p vs teacher", "retention", "speedup",
-               "lost / gained"]
+    columns = ["contestant", "correct", "accuracy [95% CI]", "p vs base", "p vs teacher", "retention",
+               "speedup (tok/s)", "lost / gained"]
     if probes:
         columns += ["general NLL (Δ)", "TruthfulQA (Δ)", "HellaSwag (Δ)"]
     table = Table(*columns, title="evaluation (p: exact McNemar on the same items; Δ: against base)")
@@ -169,12 +188,17 @@ def eval_table(rows: list[dict]) -> Table:
                  if m.get("flips_lost") is not None and m.get("flips_gained") is not None else "")
         cells = [r["role"], f"{r['correct']}/{r['n']}", f"{100 * r['accuracy']:.1f}%{ci}",
                  _fmt(m.get("p_vs_base"), ".3f"), _fmt(m.get("p_vs_teacher"), ".3f"),
-                 _fmt(m.get("retention"), ".2f"), _fmt(m.get("speedup"), ".2f", "x"), flips]
+                 _fmt(m.get("retention"), ".2f"), _speed(m), flips]
         if probes:
             cells += [_with_delta(m, "general_nll", ".3f", 1), _with_delta(m, "truthfulqa", ".0f", 100, "%"),
                       _with_delta(m, "hellaswag", ".0f", 100, "%")]
         table.add_row(*cells)
     return table
+
+
+def _speed(m: dict) -> str:
+    speed, rate = _fmt(m.get("speedup"), ".2f", "x"), _fmt(m.get("tokens_per_s"), ".0f")
+    return f"{speed} ({rate})" if speed and rate else speed or (f"({rate})" if rate else "")
 
 
 def _with_delta(m: dict, name: str, spec: str, scale: float, suffix: str = "") -> str:

@@ -17,9 +17,11 @@ from warehouse.ids import now
 
 
 def eval_prompts(wh: Warehouse, split: str, limit: int | None = None) -> list[dict]:
-    """The held-out prompts with a reference answer, in prompt_id order (the first `limit` of them)."""
-    rows = wh.query("SELECT prompt_id, text, reference, domain FROM prompts WHERE split = ? "
-                    "AND reference IS NOT NULL ORDER BY prompt_id", [split])
+    """The held-out prompts with a reference answer and their seed's topic, in prompt_id order (the first
+    `limit` of them)."""
+    rows = wh.query("SELECT p.prompt_id, p.text, p.reference, p.domain, s.topic FROM prompts p "
+                    "LEFT JOIN seeds s USING (seed_id) WHERE p.split = ? AND p.reference IS NOT NULL "
+                    "ORDER BY p.prompt_id", [split])
     return rows[:limit] if limit else rows
 
 

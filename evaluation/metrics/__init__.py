@@ -10,9 +10,12 @@ the next run, without answering again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from evaluation.metrics.accuracy import Accuracy
 from evaluation.metrics.base import Metric, Scored
-from evaluation.metrics.compare import PairedTest, Retention, Speedup
+from evaluation.metrics.breakdown import AccuracyBy, RetentionBy
+from evaluation.metrics.compare import PairedTest, Retention, Speedup, TokensPerSecond
 from evaluation.metrics.forgetting import Flips, GeneralNll, GeneralNllDelta, ProbeAccuracy, ProbeDelta, ProbePairedTest
 from evaluation.metrics.interval import AccuracyHigh, AccuracyLow
 from evaluation.metrics.sampling import MajorityAtN, PassAtK
@@ -28,6 +31,10 @@ METRICS: dict[str, Metric] = {
     "pass@1": PassAtK(1),
     "pass@n": PassAtK(None),
     "maj@n": MajorityAtN(),
+    "tokens_per_s": TokensPerSecond(),
+    "accuracy_by_topic": AccuracyBy("topic"),
+    "retention_by_topic": RetentionBy("topic"),
+    "retention_by_domain": RetentionBy("domain"),
     "flips_lost": Flips("lost"),
     "flips_gained": Flips("gained"),
     "general_nll": GeneralNll(),
@@ -48,9 +55,31 @@ METRICS: dict[str, Metric] = {
 
 
 def compute_metrics(scored: Scored, names: list[str] | None = None) -> dict[str, float | None]:
-    """Values of the named registered metrics (all of them by default), in registry order."""
+    """Values of the named registered metrics (all of them by default), in registry order; a family metric
+    (one value per group, e.g. per topic) gives one `name:group` key per group."""
     wanted = set(METRICS) if names is None else set(names)
-    return {name: metric.compute(scored) for name, metric in METRICS.items() if name in wanted}
+    out: dict[str, float | None] = {}
+    for name, metric in METRICS.items():
+        if name in wanted:
+            value = metric.compute(scored)
+            if isinstance(value, Mapping):
+                out.update({f"{name}:{group}": v for group, v in value.items()})
+            else:
+                out[name] = value
+    return out
 
 
-__all__ = ["METRICS", "Accuracy", "Metric", "Scored", "compute_metrics"]
+def ordered(values: Mapping[str, float | None]) -> dict[str, float | None]:
+    """Stored values of registered metrics in registry order (a family's groups after its name), every
+    single-valued metric present (None where nothing is stored)."""
+    out: dict[str, float | None] = {}
+    for name, metric in METRICS.items():
+        family = sorted(k for k in values if k.startswith(f"{name}:"))
+        if family:
+            out.update({k: values[k] for k in family})
+        elif not isinstance(metric, (AccuracyBy, RetentionBy)):
+            out[name] = values.get(name)
+    return out
+
+
+__all__ = ["METRICS", "Accuracy", "Metric", "Scored", "compute_metrics", "ordered"]

@@ -27,12 +27,13 @@ class Scored:
     """One contestant's scored answers to the held-out prompts: everything a metric may read."""
 
     role: str  # base | teacher | student | student:<method>... (evaluation/contestants.py)
-    prompts: list[dict]  # prompt_id, text, reference, domain; in prompt_id order
+    prompts: list[dict]  # prompt_id, text, reference, domain, topic (of its seed, or None); in prompt_id order
     items: list[dict]  # `evaluation_items` rows aligned with `prompts`: prompt_id, response, passed, reason, extracted
     mean_latency_s: float | None  # None when the answers were shared with another role and not timed again
     peers: Mapping[str, Scored] = field(default_factory=dict)  # the run's other contestants, by role
     samples: list[dict] = field(default_factory=list)  # `evaluation_samples` rows (eval.samples > 0), by prompt
     probes: Mapping[str, list[dict]] = field(default_factory=dict)  # probe -> `evaluation_probes` rows (forgetting)
+    tokens_per_s: float | None = None  # generated tokens per second of answering wall time (None when not timed)
 
     @property
     def kind(self) -> str:
@@ -43,6 +44,7 @@ class Scored:
 class Metric(Protocol):
     name: str  # the key it is registered and stored under
 
-    def compute(self, scored: Scored) -> float | None:
-        """The metric's value for one contestant; None when it does not apply (stored as NULL)."""
+    def compute(self, scored: Scored) -> float | None | Mapping[str, float | None]:
+        """The metric's value for one contestant; None when it does not apply (stored as NULL). A family of
+        values (one per topic, say) is a mapping, stored as `name:key` rows."""
         ...

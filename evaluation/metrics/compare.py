@@ -3,6 +3,8 @@
 retention  student accuracy / teacher accuracy: how much of the teacher's skill moved (aim: > 0.9)
 speedup    teacher mean latency / student mean latency, both measured by the same harness here
            (same prompts, batch size and max tokens)
+tokens_per_s
+           generated tokens per second of each contestant's answering wall time
 p_vs_base, p_vs_teacher
            exact two-sided McNemar p-value on the same items: the chance of a split of
            discordant items at least this uneven if student and peer were equally good
@@ -57,6 +59,16 @@ class Speedup:
         if scored.kind != "student" or teacher is None or not scored.mean_latency_s or not teacher.mean_latency_s:
             return None
         return teacher.mean_latency_s / scored.mean_latency_s
+
+
+class TokensPerSecond:
+    """Generated tokens per second of answering wall time, for every contestant (the speedup's other face:
+    the same harness, so a student that answers in fewer tokens shows a speedup at equal tokens/s)."""
+
+    name = "tokens_per_s"
+
+    def compute(self, scored: Scored) -> float | None:
+        return scored.tokens_per_s
 
 
 class PairedTest:

@@ -21,8 +21,9 @@ def test_summary_shows_each_student_with_its_interval_p_values_and_forgetting_de
                      "tokens_per_second": None, "reused": True}],
         "eval": [_row("base", 17, accuracy_ci_low=0.054, accuracy_ci_high=0.132, general_nll=2.5, truthfulqa=0.24),
                  _row("student:kd", 31, accuracy_ci_low=0.111, accuracy_ci_high=0.212, p_vs_base=0.0123,
-                      p_vs_teacher=0.5, retention=1.07, speedup=1.31, flips_lost=3, flips_gained=17,
-                      general_nll=2.61, general_nll_delta=0.11, truthfulqa=0.2, truthfulqa_delta=-0.04)],
+                      p_vs_teacher=0.5, retention=1.07, speedup=1.31, tokens_per_s=96.2, flips_lost=3, flips_gained=17,
+                      general_nll=2.61, general_nll_delta=0.11, truthfulqa=0.2, truthfulqa_delta=-0.04,
+                      **{"accuracy_by_topic:fractions": 0.1, "retention_by_topic:fractions": 0.8})],
     }
     console = Console(width=250, record=True)
     print_summary(console, summary)
@@ -30,7 +31,9 @@ def test_summary_shows_each_student_with_its_interval_p_values_and_forgetting_de
     assert "train sft: steps / loss / time / tokens/s" in text and "20 / 0.5000 / 181 s / 412" in text
     assert "train kd" in text and "20 / 0.9000 / 240 s / - (reused)" in text
     kd = next(line for line in text.splitlines() if "student:kd" in line)
-    for cell in ("31/200", "15.5% [11.1-21.2]", "0.012", "1.07", "1.31x", "3 / 17", "2.610 (+0.110)", "20% (-4)"):
+    for cell in ("31/200", "15.5% [11.1-21.2]", "0.012", "1.07", "1.31x (96)", "3 / 17", "2.610 (+0.110)", "20% (-4)"):
         assert cell in kd, (cell, kd)
+    fractions = next(line for line in text.splitlines() if "│ fractions" in line)
+    assert "10.0% (0.80)" in fractions, "a student's accuracy in the topic with its retention there"
     base = next(line for line in text.splitlines() if "│ base" in line)
     assert "8.5% [5.4-13.2]" in base and "2.500" in base and "(+" not in base
