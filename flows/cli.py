@@ -71,7 +71,7 @@ def run(recipe_arg: Annotated[str | None, typer.Argument(
     recipe = announce_recipe(recipe or recipe_arg)
     validate_recipe(recipe, evaluates=True, snapshots=True, teacher_calls=not dry_run)
     if dry_run:
-        return _print_dry_run(recipe, warehouse)
+        return _print_dry_run(recipe, warehouse, evaluates=True)
     from flows.factory import factory
 
     with _recipe_lease(recipe, warehouse):
@@ -230,10 +230,10 @@ def serve(file: Annotated[str, typer.Option(help="deployment file")] = "prefect.
     serve_deployments(file)
 
 
-def _print_dry_run(recipe: str, warehouse: str | None) -> None:
+def _print_dry_run(recipe: str, warehouse: str | None, evaluates: bool = False) -> None:
     from flows.cli_runs import dry_run_plan, print_plan
 
-    print_plan(dry_run_plan(recipe, warehouse))
+    print_plan(dry_run_plan(recipe, warehouse, evaluates))
 
 
 def _recipe_lease(recipe: str, warehouse: str | None):

@@ -104,9 +104,11 @@ def _planning_warehouse(path: str) -> Iterator:
         yield empty
 
 
-def dry_run_plan(recipe: str, warehouse: str | None) -> dict:
+def dry_run_plan(recipe: str, warehouse: str | None, evaluates: bool = False) -> dict:
     """What generate would send: per teacher, the prompts, samples, estimated tokens and spend; per domain and
-    template, the prompts and samples. Reads the warehouse (if any) to leave out what is stored."""
+    template, the prompts and samples. Reads the warehouse (if any) to leave out what is stored. `evaluates`
+    (`distill run`): also the teacher's answers to the held-out prompts, at most (a recorded evaluation is
+    reused by the run, which this plan does not check)."""
     from flows.recipe import load_inputs, load_recipe
     from generators import requests as plans
     from warehouse.db import Warehouse
@@ -125,14 +127,34 @@ def dry_run_plan(recipe: str, warehouse: str | None) -> dict:
             prompt_of = {**prompt_of, **writer_prompt_of}
         expected = _expected_tokens(wh, [*plan, *writers])
     prompts = {p.prompt_id: p for p in [*inputs.prompts, *inputs.knowledge_prompts]}
-    teachers = [_teacher_line(t, reqs, prompt_of, cfg, expected, "generate") for t, reqs in plan.items()]
-    teachers += [_teacher_line(t, reqs, prompt_of, cfg, expected, "write problems") for t, reqs in writers.items()]
+    stages = [("generate", t, reqs) for t, reqs in plan.items()]
+    stages += [("write problems", t, reqs) for t, reqs in writers.items()]
+    if evaluates and cfg.eval.teacher:
+        greedy, answers = _teacher_eval_requests(cfg, inputs)
+        prompt_of.update({r.key: r.key for r in answers})
+        stages.append(("evaluate teacher (at most)", greedy, answers))
+    teachers = [_teacher_line(t, reqs, prompt_of, cfg, expected, stage) for stage, t, reqs in stages]
     return {"recipe": cfg.name, "warehouse": path, "warehouse_exists": Path(path).exists(),
-            "teachers": teachers, "by_template": _by_template([*plan.items(), *writers.items()], prompt_of, prompts),
+            "teachers": teachers, "by_template": _by_template(stages, prompt_of, prompts),
             "total": {k: sum(t[k] for t in teachers) for k in ("prompts", "samples", "prompt_tokens",
                                                                  "completion_tokens_max", "cost_usd_max",
                                                                  "cost_usd_expected")},
             "budget": {k: v for k, v in vars(cfg.budget).items() if v is not None}}
+
+
+def _teacher_eval_requests(cfg, inputs):
+    """The teacher as the eval stage runs it (greedy, `eval.max_tokens`; evaluation/contestants.py) and one
+    request per held-out prompt with a reference (the first `eval.limit` by prompt id, as
+    warehouse.evaluations.eval_prompts takes them), times 1 + `eval.samples`."""
+    from dataclasses import replace
+
+    from generators.teachers import Request
+
+    ev = cfg.eval
+    greedy = replace(cfg.teacher, temperature=0.0, top_p=1.0, seed=0, n=1, max_tokens=ev.max_tokens)
+    held_out = sorted((p for p in inputs.split(ev.split) if p.seed.reference is not None), key=lambda p: p.prompt_id)
+    held_out = held_out[:ev.limit] if ev.limit else held_out
+    return greedy, [Request(p.prompt_id, p.text, i) for p in held_out for i in range(1 + ev.samples)]
 
 
 def _synthesized(wh, cfg) -> list[dict]:
@@ -167,18 +189,19 @@ def _teacher_line(teacher, requests, prompt_of: dict, cfg, expected: dict, stage
             "cost_usd_expected": round(price.cost(teacher.model, prompt_tokens, likely), 6)}
 
 
-def _by_template(items, prompt_of: dict, prompts: dict) -> list[dict]:
+def _by_template(stages, prompt_of: dict, prompts: dict) -> list[dict]:
+    """Prompts and samples per stage, domain and template (synthesized problems: rendered by a previous run)."""
     samples: Counter = Counter()
     distinct: dict[tuple, set] = {}
-    for _teacher, requests in items:
+    for stage, _teacher, requests in stages:
         for r in requests:
             pid = prompt_of[r.key]
             p = prompts.get(pid)
-            key = (p.seed.domain, p.template.name) if p else ("synthesized", "-")
+            key = (stage, *((p.seed.domain, p.template.name) if p else ("synthesized", "-")))
             samples[key] += 1
             distinct.setdefault(key, set()).add(pid)
-    return [{"domain": d, "template": t, "prompts": len(distinct[(d, t)]), "samples": n}
-            for (d, t), n in sorted(samples.items())]
+    return [{"stage": st, "domain": d, "template": t, "prompts": len(distinct[(st, d, t)]), "samples": n}
+            for (st, d, t), n in samples.items()]
 
 
 class _ChatOnly(Teacher):
@@ -203,7 +226,7 @@ def print_plan(plan: dict) -> None:
              "cost_usd_expected": "$ exp", "cost_usd_max": "$ max"}
     print_rows(console, [{v: t[k] for k, v in short.items()} for t in plan["teachers"]], "table",
                columns=list(short.values()))
-    print_rows(console, plan["by_template"], "table", columns=["domain", "template", "prompts", "samples"])
+    print_rows(console, plan["by_template"], "table", columns=["stage", "domain", "template", "prompts", "samples"])
     t = plan["total"]
     unpriced = sorted({x["model"] for x in plan["teachers"] if not x["priced"]})
     console.print(f"total: {t['samples']} samples of {t['prompts']} prompts, ~{t['prompt_tokens']} prompt tokens, "

@@ -138,7 +138,8 @@ def test_dry_run_without_a_warehouse_plans_everything_and_prices_it(tmp_path):
     assert line["completion_tokens_max"] == 10 * 50
     assert line["cost_usd_max"] == round((line["prompt_tokens"] * 2.0 + 500 * 10.0) / 1e6, 6)
     assert line["cost_usd_expected"] == line["cost_usd_max"], "no history: expect max_tokens"
-    assert plan["by_template"] == [{"domain": "math", "template": "math", "prompts": 5, "samples": 10}]
+    assert plan["by_template"] == [{"stage": "generate", "domain": "math", "template": "math", "prompts": 5,
+                                    "samples": 10}]
     assert not db.exists(), "a dry run creates no warehouse"
 
 
@@ -156,12 +157,26 @@ def test_dry_run_against_a_warehouse_plans_only_what_is_missing(tmp_path, wh):
     assert line["cost_usd_expected"] < line["cost_usd_max"]
 
 
+def test_the_runs_dry_run_adds_the_teachers_greedy_answers_to_the_held_out_prompts(tmp_path):
+    recipe = _priced_recipe(tmp_path)
+    cfg = load_recipe(recipe)
+    held_out = [p for p in load_inputs(cfg).split(cfg.eval.split) if p.seed.reference is not None]
+    expected = min(len(held_out), cfg.eval.limit or len(held_out)) * (1 + cfg.eval.samples)
+    generate_only = dry_run_plan(recipe, str(tmp_path / "none.duckdb"))
+    plan = dry_run_plan(recipe, str(tmp_path / "none.duckdb"), evaluates=True)
+    assert plan["teachers"][0] == generate_only["teachers"][0]
+    ev = plan["teachers"][1]
+    assert ev["stage"].startswith("evaluate teacher") and ev["samples"] == expected > 0
+    assert ev["completion_tokens_max"] == expected * cfg.eval.max_tokens
+    assert ev["cost_usd_max"] > 0, "the API teacher's eval answers are priced too"
+
+
 def test_generate_and_run_dry_run_print_the_plan_and_write_nothing(tmp_path, wh):
     recipe = _priced_recipe(tmp_path)  # its API key is not set: a dry run needs none
-    for argv in (["generate", "-r", recipe], ["run", recipe]):
+    for argv, shows in ((["generate", "-r", recipe], "10 samples of 5 prompts"), (["run", recipe], "evaluate teacher")):
         result = runner.invoke(app, [*argv, "--dry-run", "-w", wh.path])
         assert result.exit_code == 0, result.output
-        assert "nothing is sent or written" in result.output and "10 samples of 5 prompts" in result.output
+        assert "nothing is sent or written" in result.output and shows in result.output
         assert starts_prefect([*argv, "--dry-run"]) is False
     assert wh.query("SELECT count(*) AS n FROM runs")[0]["n"] == 0
     assert wh.query("SELECT count(*) AS n FROM prompts")[0]["n"] == 0
