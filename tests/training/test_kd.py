@@ -71,6 +71,18 @@ def test_pure_kd_trains_toward_another_teacher(wh, tiny_model, tmp_path):
     assert first["loss"] == pytest.approx(first["kd_loss"], rel=1e-3), "alpha = 1: the loss is KD alone"
 
 
+def test_later_epochs_reuse_each_rows_teacher_topk(wh, tiny_model, tmp_path):
+    teacher = _tiny_sibling(tiny_model, tmp_path / "t", seed=1)
+    cfg = _kd(tiny_model, tmp_path, lora=False, alpha=1.0, teacher_model=teacher, max_steps=-1, epochs=3,
+              batch_size=2)
+    result = train(wh, make_snapshot(wh), cfg, run_id="r")
+    batches_per_epoch = -(-result["examples"] // 2)
+    assert result["steps"] == 3 * batches_per_epoch
+    assert 1 <= result["teacher_forwards"] <= batches_per_epoch, "epochs 2 and 3 ask the teacher nothing new"
+    logged = [e["kd_loss"] for e in result["log_history"] if "kd_loss" in e]
+    assert all(value > 0 for value in logged), "cached top-k still gives a positive KD term to another teacher"
+
+
 def test_a_teacher_with_another_vocabulary_is_refused_before_training_naming_both(wh, tiny_model, tmp_path):
     teacher = _tiny_sibling(tiny_model, tmp_path / "teacher", seed=1, extra_tokens=3)
     with pytest.raises(ValueError) as err:

@@ -19,7 +19,8 @@ student never sees the turns. `ContextInsert` builds the inserted ids once from 
 checks that inserting them reproduces the template's own rendering of the teacher's conversation.
 
 On the fly, not precomputed. The frozen teacher is held by the trainer and its top-k computed inside
-`compute_loss` (one no-grad forward per batch), instead of precomputed once into extra dataset columns
+`compute_loss` (one no-grad forward per batch of rows it has not seen; later epochs reuse each row's
+top-k, kept in memory by the row's tokens), instead of precomputed once into extra dataset columns
 that TRL's collator would have to carry (`remove_unused_columns=False` plus a collator that pads ragged
 [L, k] lists). Why: always aligned (even after truncation), no collator code, no cache to invalidate when
 the teacher changes; the cost is one teacher forward per step and per epoch, which for a 135M teacher on
@@ -112,7 +113,9 @@ def fit(dataset, cfg: KDConfig, output_dir: Path) -> dict:
     result = train_and_save(trainer, output_dir, len(dataset))
     history, seconds = result["log_history"], result["train_seconds"]
     return {**result, "kd_loss": _last(history, "kd_loss"), "ce_loss": _last(history, "ce_loss"),
-            "train_tokens": trainer.kd_tokens, "tokens_per_second": trainer.kd_tokens / seconds if seconds else None}
+            "train_tokens": trainer.kd_tokens, "teacher_forwards": trainer.teacher_forwards,
+            "tokens_per_second": trainer.kd_tokens / seconds if seconds else None}
+
 
 class ContextInsert:
     """The teacher-only turns as token ids, inserted at `at` (after the system block) into student rows."""
@@ -185,7 +188,30 @@ def _trainer_class() -> type:
             self.teacher = teacher.to(self.accelerator.device)
             self.kd = kd
             self.context = context
+            self.topk_cache: dict[tuple[int, ...], tuple[Any, Any]] = {}  # row tokens -> teacher top-k
+            self.teacher_forwards = 0
             self.kd_tokens = 0
+
+        def _teacher_topk(self, forward: dict, mask: Any, vocab: int) -> tuple[Any, Any]:
+            """The teacher's top-k (ids, T = 1 logprobs) at the masked positions, flattened row by row like
+            `student[mask]`. Each row's values are kept by its tokens: with right padding and causal attention
+            a row's positions do not depend on the batch it is in, so later epochs reuse the first epoch's
+            forward instead of running the teacher (under its few-shot context, the dearest part) again."""
+            attention = forward.get("attention_mask", torch.ones_like(forward["input_ids"]))
+            keys = [tuple(row[keep.bool()].tolist()) for row, keep in zip(forward["input_ids"], attention)]
+            if any(key not in self.topk_cache for key in keys):
+                with torch.no_grad():
+                    ids, extended = self.context.apply(forward["input_ids"], attention)
+                    logits = self.context.drop(self.teacher(input_ids=ids, attention_mask=extended,
+                                                            use_cache=False).logits)[:, :-1]
+                    # A teacher whose embedding is padded past the shared tokenizer (same vocab, larger matrix).
+                    logprobs = torch.log_softmax(logits[..., :vocab].float(), dim=-1)
+                    for key, row, keep in zip(keys, logprobs, mask):
+                        top_logprobs, top_ids = row[keep].topk(self.kd.top_k, dim=-1)
+                        self.topk_cache[key] = (top_ids, top_logprobs)
+                self.teacher_forwards += 1
+            rows = [self.topk_cache[key] for key in keys]
+            return torch.cat([r[0] for r in rows]), torch.cat([r[1] for r in rows])
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             # Full logits are needed (TRL's fused head gives only the label's logprob), but only at completion
@@ -195,14 +221,7 @@ def _trainer_class() -> type:
             outputs = model(**forward, use_cache=False)
             mask = labels[:, 1:] != -100
             student = outputs.logits[:, :-1][mask]  # [N, V]
-            with torch.no_grad():
-                ids, attention = self.context.apply(forward["input_ids"], forward.get(
-                    "attention_mask", torch.ones_like(forward["input_ids"])))
-                teacher_logits = self.context.drop(self.teacher(input_ids=ids, attention_mask=attention,
-                                                                use_cache=False).logits)[:, :-1][mask]
-                # A teacher whose embedding is padded past the shared tokenizer (same vocab, larger matrix).
-                teacher_logits = teacher_logits[:, : student.size(-1)].float()
-                top_logprobs, top_ids = torch.log_softmax(teacher_logits, dim=-1).topk(self.kd.top_k, dim=-1)
+            top_ids, top_logprobs = self._teacher_topk(forward, mask, student.size(-1))
             kd = topk_kd_loss(student, top_ids, top_logprobs, torch.ones_like(top_ids[:, 0], dtype=torch.bool),
                               self.kd.temperature, self.kd.beta)
             ce = torch.nn.functional.cross_entropy(student.float(), labels[:, 1:][mask]) if mask.any() \
