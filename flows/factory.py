@@ -57,7 +57,6 @@ def factory(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
     with tracked_run(wh, "factory", cfg.name, _recipe_json(cfg)) as run_id:
         summary = {"run_id": run_id, "recipe": cfg.name, **teacher_stages(wh, cfg, inputs, run_id)}
         summary["curate"] = curate(wh, run_id, cfg.curate)
-        report_task(wh, run_id, chart_path=_chart_path(wh))
         snap = snapshot(wh, cfg.snapshot, run_id, cfg.name)
         summary["snapshot"] = snap
         # One student per method (`train:` and `students:`), all on the same snapshot, evaluated side by side.
@@ -65,6 +64,7 @@ def factory(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
         summary["train"] = summary["trained"][0]
         summary["eval"] = evaluate(wh, cfg.eval, cfg.train.base_model,
                                    [t["training_run_id"] for t in summary["trained"]], cfg.teacher, run_id, cfg.verify)
+        report_task(wh, run_id, chart_path=_chart_path(wh))  # last, so its evaluation panel shows this run's
     summary["totals"] = totals(wh, cfg)
     return summary
 
