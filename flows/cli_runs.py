@@ -8,6 +8,7 @@ teacher, writing a row or starting Prefect.
 
 from __future__ import annotations
 
+import json
 import math
 import tempfile
 from collections import Counter
@@ -83,7 +84,26 @@ def teachers(fmt: Format_ = "table", warehouse: Warehouse_ = None) -> None:
     from warehouse.runs import teacher_stats
 
     check_format(fmt)
-    print_rows(console, teacher_stats(Warehouse(warehouse)), fmt, columns=TEACHER_COLUMNS)
+    rows = teacher_stats(Warehouse(warehouse))
+    if fmt not in ("json", "csv"):  # the few-shot turns would fill the screen: their count stands for them
+        rows = [{**r, "params": compact_params(r["params"])} for r in rows]
+    print_rows(console, rows, fmt, columns=TEACHER_COLUMNS)
+
+
+def compact_params(params: str | dict) -> str:
+    """Sampling params on one line (`temperature=0.5 top_p=0.95 max_tokens=64 few_shot=5`): long values
+    (few-shot turns, a system prompt) as a count or a length."""
+    values = json.loads(params) if isinstance(params, str) else params
+    parts = []
+    for key, value in sorted(values.items()):
+        if value is None or value == [] or value == "":
+            continue
+        if isinstance(value, list):
+            value = len(value)
+        elif isinstance(value, str) and len(value) > 24:
+            value = f"<{len(value)} chars>"
+        parts.append(f"{key}={value}")
+    return " ".join(parts)
 
 
 # --- --dry-run ---

@@ -92,6 +92,13 @@ def test_teachers_report_generations_verified_rate_tokens_and_cost(wh):
     assert by_id["t2"]["generations"] == 0, "a teacher with no generations is listed too"
 
 
+def test_the_teachers_table_shows_few_shot_turns_as_a_count():
+    from flows.cli_runs import compact_params
+
+    params = {"temperature": 0.5, "few_shot": [["q", "a"]] * 5, "system_prompt": None, "max_tokens": 64}
+    assert compact_params(json.dumps(params)) == "few_shot=5 max_tokens=64 temperature=0.5"
+
+
 # --- --dry-run ---
 
 PRICED = """name: priced
