@@ -32,8 +32,8 @@ prompt kept apart for generation; over-long rows keep their last `max_length` to
 Cost. Per step one student forward + backward and one teacher forward over the whole vocabulary, like
 `kd` (longer with teacher turns); an on-policy step adds autoregressive sampling of up to `max_new_tokens`
 tokens by the student. Measured on 2 CPU cores, SmolLM2-135M, LoRA r16, batch 8 (bench/README.md
-"Training methods: step time and capture"): λ = 0 about 1.3x an `sft` step, λ = 1 about 2.2–2.5x, so the
-default λ = 0.5 about 1.8x on average.
+"Training methods: step time and capture"): λ = 0 1.4–1.7x an `sft` step (a full-vocabulary JSD at every
+position), λ = 1 2.2–3.5x; with the demo's five teacher turns 2.8x and 3.9x (kd 2.3–2.5x).
 
 Built on TRL's experimental GKDTrainer (an SFTTrainer subclass), so LoRA (peft), accelerate and
 checkpoints work as for `sft`; its arguments are TRL's GKDConfig built from the same shared fields as
