@@ -120,7 +120,8 @@ def fit(dataset, cfg: GKDConfig, output_dir: Path) -> dict:
     student_path, teacher_path = resolve_model(cfg.base_model), resolve_model(str(cfg.teacher_model))
     check_teacher(str(cfg.teacher_model), teacher_path, student_path, bool(cfg.teacher_few_shot))
     tokenizer = AutoTokenizer.from_pretrained(student_path)
-    check_same_vocab(str(cfg.teacher_model), AutoTokenizer.from_pretrained(teacher_path), cfg.base_model, tokenizer)
+    check_same_vocab(str(cfg.teacher_model), AutoTokenizer.from_pretrained(teacher_path), cfg.base_model, tokenizer,
+                     "gkd")
     if tokenizer.pad_token is None:  # the ChatML collator pads and refuses a tokenizer without a pad token
         tokenizer.pad_token = tokenizer.eos_token
     context = ContextInsert.build(tokenizer, cfg.teacher_few_shot or ())

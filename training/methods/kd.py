@@ -86,13 +86,14 @@ class KDConfig(TrainConfig):
             object.__setattr__(self, "teacher_few_shot", tuple(TeacherConfig._shot(s) for s in self.teacher_few_shot))
 
 
-def check_same_vocab(teacher: str, teacher_tokenizer: Any, student: str, student_tokenizer: Any) -> None:
+def check_same_vocab(teacher: str, teacher_tokenizer: Any, student: str, student_tokenizer: Any,
+                     method: str = "kd") -> None:
     """Refuse (ValueError, one line) a teacher whose vocabulary differs from the student's: KD compares
     distributions id by id, so different vocabularies would silently teach the wrong tokens."""
     t_size, t_hash = vocab_fingerprint(teacher_tokenizer)
     s_size, s_hash = vocab_fingerprint(student_tokenizer)
     if (t_size, t_hash) != (s_size, s_hash):
-        raise ValueError(f"kd needs one vocabulary: teacher {teacher} has {t_size:,} tokens (vocab {t_hash}), "
+        raise ValueError(f"{method} needs one vocabulary: teacher {teacher} has {t_size:,} tokens (vocab {t_hash}), "
                          f"student {student} has {s_size:,} tokens (vocab {s_hash}); use a teacher with the "
                          "student's tokenizer, or method sft")
 
