@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python bench/teacher_prefix_cache.py
 	$(BIN)/python bench/math_verifier.py
 	$(BIN)/python bench/humaneval_sandbox.py
+	$(BIN)/python bench/train_methods.py
 
 clean:
 	rm -rf $(VENV) .venv-vllm warehouse.duckdb warehouse.duckdb.journal warehouse.duckdb.leases warehouse.report.svg runs .pytest_cache
