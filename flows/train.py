@@ -1,7 +1,8 @@
 """Stage 6: train the student on one snapshot with the recipe's method (training/methods/; SFT by default).
 
-Inside a flow run the loss curve becomes a Prefect table artifact (`loss-curve-<training run id>`): one row per
-logged step, and a sparkline of the loss in its description.
+While it trains, each logged step is a log line (step / total, loss, rate, eta) and, inside a flow run, a Prefect
+progress artifact; afterwards the loss curve becomes a Prefect table artifact (`loss-curve-<training run id>`):
+one row per logged step, and a sparkline of the loss in its description.
 """
 
 from __future__ import annotations
@@ -21,11 +22,46 @@ CURVE_FIELDS = ("step", "epoch", "loss", "learning_rate", "grad_norm")
 
 @task(cache_policy=NO_CACHE)
 def train(wh: Warehouse, snapshot: str, cfg: TrainConfig, run_id: str) -> dict:
-    result = train_student(wh, snapshot, cfg, run_id)
+    result = train_student(wh, snapshot, cfg, run_id, callbacks=(progress_callback(cfg.method),))
     get_run_logger().info("train %s: %s steps, loss %.4f%s", result["training_run_id"], result["steps"],
                           result["train_loss"] or float("nan"), " (reused)" if result["reused"] else "")
     publish_loss_curve(result)
     return result
+
+
+def progress_callback(method: str):
+    """A transformers TrainerCallback that reports each logged step to the run's logger and, inside a flow run,
+    to a Prefect progress artifact (percent of the steps done)."""
+    import time
+
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):
+        def __init__(self) -> None:
+            self.began, self.artifact = time.perf_counter(), None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            from prefect.context import FlowRunContext
+
+            if FlowRunContext.get() is not None:
+                from prefect.artifacts import create_progress_artifact
+
+                self.artifact = create_progress_artifact(0.0, description=f"training ({method}): steps done")
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not logs or "loss" not in logs or not state.max_steps:
+                return
+            elapsed = time.perf_counter() - self.began
+            rate = state.global_step / elapsed if elapsed else 0.0
+            eta = (state.max_steps - state.global_step) / rate if rate else float("nan")
+            get_run_logger().info("train %s: step %d/%d, loss %.4f, %.2f steps/s, %.0fs elapsed, eta %.0fs",
+                                  method, state.global_step, state.max_steps, logs["loss"], rate, elapsed, eta)
+            if self.artifact is not None:
+                from prefect.artifacts import update_progress_artifact
+
+                update_progress_artifact(self.artifact, 100.0 * state.global_step / state.max_steps)
+
+    return Progress()
 
 
 def loss_curve(result: dict) -> list[dict]:

@@ -20,7 +20,8 @@ from warehouse.ids import now, stable_id
 from warehouse.snapshots import get_snapshot, snapshot_rows
 
 
-def train(wh: Warehouse, snapshot: str, cfg: TrainConfig, run_id: str) -> dict:
+def train(wh: Warehouse, snapshot: str, cfg: TrainConfig, run_id: str, callbacks: tuple = ()) -> dict:
+    """Train (or reuse) the run of `cfg` on `snapshot`; `callbacks`: transformers TrainerCallbacks (progress)."""
     snap = get_snapshot(wh, snapshot)
     training_run_id = stable_id(snap["snapshot_id"], cfg.run_key())
     done = training_runs.completed_run(wh, training_run_id)
@@ -32,7 +33,8 @@ def train(wh: Warehouse, snapshot: str, cfg: TrainConfig, run_id: str) -> dict:
               "run_id": run_id, "started_at": now()}
     training_runs.start_run(wh, record)
     try:
-        result = METHODS[cfg.method].fit(to_dataset(snapshot_rows(wh, snap["snapshot_id"])), cfg, output_dir)
+        result = METHODS[cfg.method].fit(to_dataset(snapshot_rows(wh, snap["snapshot_id"])), cfg, output_dir,
+                                         callbacks)
     except BaseException as exc:
         training_runs.fail_run(wh, training_run_id, str(exc))
         raise

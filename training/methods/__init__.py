@@ -1,8 +1,9 @@
 """METHODS: the training methods a recipe selects with `train.method`.
 
 A method is its typed config (a `TrainConfig` subclass with help on every field)
-and `fit(dataset, cfg, output_dir) -> {"steps", "train_loss", ...}`, which trains
-the student on the snapshot's dataset (training/data.py) and saves it to
+and `fit(dataset, cfg, output_dir, callbacks=()) -> {"steps", "train_loss", ...}`,
+which trains the student on the snapshot's dataset (training/data.py), with the
+caller's transformers `TrainerCallback`s attached (progress), and saves it to
 `output_dir/final`. training/run.py does the bookkeeping around it (ids, reuse,
 `training_runs`). To add a method: one new file here with its config and `fit`,
 and one line below.
@@ -12,8 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from training.config import TrainConfig
 from training.methods import gkd, kd, sft
@@ -21,7 +21,7 @@ from training.methods import gkd, kd, sft
 
 class Method(NamedTuple):
     config: type[TrainConfig]
-    fit: Callable[[Any, TrainConfig, Path], dict]
+    fit: Callable[..., dict]  # fit(dataset, cfg, output_dir, callbacks=()) -> result
 
 
 METHODS: dict[str, Method] = {

@@ -112,7 +112,7 @@ def gkd_args(cfg: GKDConfig, output_dir: Path):
                         max_new_tokens=cfg.max_new_tokens, seq_kd=cfg.seq_kd)
 
 
-def fit(dataset, cfg: GKDConfig, output_dir: Path) -> dict:
+def fit(dataset, cfg: GKDConfig, output_dir: Path, callbacks: tuple = ()) -> dict:
     """Check the vocabularies, then train on `dataset` with TRL's GKD; save to `output_dir/final`."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -130,7 +130,7 @@ def fit(dataset, cfg: GKDConfig, output_dir: Path) -> dict:
                                train_dataset=to_messages(dataset), processing_class=tokenizer,
                                peft_config=lora_config(cfg) if cfg.lora else None)
     trainer.context = context
-    result = train_and_save(trainer, output_dir, len(dataset))
+    result = train_and_save(trainer, output_dir, len(dataset), callbacks)
     seconds = result["train_seconds"]
     return {**result, "train_tokens": trainer.gkd_tokens, "sampled_batches": trainer.sampled_batches,
             "tokens_per_second": trainer.gkd_tokens / seconds if seconds else None}

@@ -98,7 +98,7 @@ def check_same_vocab(teacher: str, teacher_tokenizer: Any, student: str, student
                          "student's tokenizer, or method sft")
 
 
-def fit(dataset, cfg: KDConfig, output_dir: Path) -> dict:
+def fit(dataset, cfg: KDConfig, output_dir: Path, callbacks: tuple = ()) -> dict:
     """Check the vocabularies, then train on `dataset` with the KD + CE loss; save to `output_dir/final`."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -111,7 +111,7 @@ def fit(dataset, cfg: KDConfig, output_dir: Path) -> dict:
     trainer = _trainer_class()(teacher=teacher, kd=cfg, context=context, model=str(student_path),
                                args=trainer_args(cfg, output_dir),
                                train_dataset=dataset, peft_config=lora_config(cfg) if cfg.lora else None)
-    result = train_and_save(trainer, output_dir, len(dataset))
+    result = train_and_save(trainer, output_dir, len(dataset), callbacks)
     history, seconds = result["log_history"], result["train_seconds"]
     return {**result, "kd_loss": _last(history, "kd_loss"), "ce_loss": _last(history, "ce_loss"),
             "train_tokens": trainer.kd_tokens, "teacher_forwards": trainer.teacher_forwards,

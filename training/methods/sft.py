@@ -38,14 +38,14 @@ class SFTConfig(TrainConfig):
             raise ValueError(f"SFTConfig is for method 'sft', got {self.method!r}")
 
 
-def fit(dataset, cfg: SFTConfig, output_dir: Path) -> dict:
+def fit(dataset, cfg: SFTConfig, output_dir: Path, callbacks: tuple = ()) -> dict:
     """Train on `dataset` (prompt/completion messages); save to `output_dir/final`; steps, loss, seconds, log."""
     from trl import SFTTrainer
 
     quiet_library_warnings()  # again: a caller's warnings.catch_warnings() may have reset the filters
     trainer = SFTTrainer(model=str(resolve_model(cfg.base_model)), args=trainer_args(cfg, output_dir),
                          train_dataset=dataset, peft_config=lora_config(cfg) if cfg.lora else None)
-    return train_and_save(trainer, output_dir, len(dataset))
+    return train_and_save(trainer, output_dir, len(dataset), callbacks)
 
 
 def trainer_args(cfg: TrainConfig, output_dir: Path):
@@ -66,9 +66,11 @@ def trainer_args(cfg: TrainConfig, output_dir: Path):
     )
 
 
-def train_and_save(trainer, output_dir: Path, examples: int) -> dict:
+def train_and_save(trainer, output_dir: Path, examples: int, callbacks: tuple = ()) -> dict:
     """Train, save the model and tokenizer to `output_dir/final`; steps, loss, seconds, examples, log, tokens
     trained on and tokens/s."""
+    for callback in callbacks:  # e.g. the train stage's progress reporter (a transformers TrainerCallback)
+        trainer.add_callback(callback)
     began = time.perf_counter()
     out = trainer.train()
     seconds = time.perf_counter() - began
