@@ -40,14 +40,16 @@ def score(ctx: typer.Context,
         return
     from flows.cli_checks import announce_recipe, check_training_run, validate_recipe
     from flows.factory import eval_flow
-    from flows.summary import eval_table
+    from flows.summary import eval_table, print_wide, topic_table
 
     recipe = announce_recipe(recipe)
     validate_recipe(recipe, teacher_calls=False, evaluates=True)
     if training_run is not None:
         check_training_run(warehouse, training_run)
     rows = eval_flow(training_run_id=training_run, recipe=recipe, warehouse=warehouse)
-    console.print(eval_table(rows))
+    for shown in (eval_table(rows), topic_table(rows)):
+        if shown is not None:
+            print_wide(console, shown)
 
 
 @eval_app.command("list")

@@ -42,11 +42,9 @@ def print_summary(console: Console, s: dict) -> None:
         rows.insert(4, ("generation stopped", spent["stopped"]))
     for name, value in rows:
         table.add_row(name, value)
-    console.print(table)
-    console.print(eval_table(s["eval"]))
-    by_topic = topic_table(s["eval"])
-    if by_topic is not None:
-        console.print(by_topic)
+    for shown in (table, eval_table(s["eval"]), topic_table(s["eval"])):
+        if shown is not None:
+            print_wide(console, shown)
 
 
 def topic_table(rows: list[dict]) -> Table | None:
@@ -124,10 +122,15 @@ def _print_table(console: Console, rows: list[dict], columns: list[str]) -> None
         table.add_column(c, overflow="fold")
     for r in rows:
         table.add_row(*(Text(_cell(r.get(c))) for c in columns))
+    print_wide(console, table)
+
+
+def print_wide(console: Console, table: Table) -> None:
+    """On a terminal, fit its width; otherwise (a pipe, a log file, `make demo`) print the table at its natural
+    width instead of folding or cutting cells."""
     if console.is_terminal:
         console.print(table)
         return
-    # not a terminal: no fixed width to fit, so print the table at its natural width instead of cutting cells
     wide = Console(file=console.file, width=100_000, no_color=True, highlight=False)
     width = Measurement.get(wide, wide.options, table).maximum
     Console(file=console.file, width=max(width, 20), no_color=True, highlight=False).print(table)

@@ -1,5 +1,7 @@
 """The factory summary: stage figures, one line per trained student, and the evaluation side by side."""
 
+import io
+
 from rich.console import Console
 
 from flows.summary import print_summary
@@ -25,9 +27,9 @@ def test_summary_shows_each_student_with_its_interval_p_values_and_forgetting_de
                       general_nll=2.61, general_nll_delta=0.11, truthfulqa=0.2, truthfulqa_delta=-0.04,
                       **{"accuracy_by_topic:fractions": 0.1, "retention_by_topic:fractions": 0.8})],
     }
-    console = Console(width=250, record=True)
-    print_summary(console, summary)
-    text = console.export_text()
+    out = io.StringIO()
+    print_summary(Console(file=out, width=80), summary)  # piped, as under `make demo`: natural width, no folding
+    text = out.getvalue()
     assert "train sft: steps / loss / time / tokens/s" in text and "20 / 0.5000 / 181 s / 412" in text
     assert "train kd" in text and "20 / 0.9000 / 240 s / - (reused)" in text
     kd = next(line for line in text.splitlines() if "student:kd" in line)
@@ -35,5 +37,6 @@ def test_summary_shows_each_student_with_its_interval_p_values_and_forgetting_de
         assert cell in kd, (cell, kd)
     fractions = next(line for line in text.splitlines() if "│ fractions" in line)
     assert "10.0% (0.80)" in fractions, "a student's accuracy in the topic with its retention there"
+    assert max(len(line) for line in text.splitlines()) > 80, "wider than the 80 columns a pipe reports"
     base = next(line for line in text.splitlines() if "│ base" in line)
     assert "8.5% [5.4-13.2]" in base and "2.500" in base and "(+" not in base
