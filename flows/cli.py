@@ -146,7 +146,9 @@ def ablate(recipe: Recipe_ = None, ratios: Annotated[str, typer.Option(
     recipe = announce_recipe(recipe)
     cfg = validate_recipe(recipe, evaluates=True, snapshots=True)  # the teacher may answer the eval
     check_ablation(cfg, warehouse)
-    console.print(ablation_table(ablation(recipe=recipe, warehouse=warehouse, ratios=labels), cfg.name))
+    from flows.summary import print_wide
+
+    print_wide(console, ablation_table(ablation(recipe=recipe, warehouse=warehouse, ratios=labels), cfg.name))
 
 
 def _without_log_history(result: dict) -> dict:
