@@ -28,7 +28,7 @@ from generators.synthesis import KnowledgeItem, SynthesisConfig, load_knowledge
 from generators.teachers import BACKENDS, BudgetConfig, Price, TeacherConfig
 from generators.teachers.budget import parse_prices
 from generators.templates import Prompt, Template, load_template, render_prompts
-from training.config import TrainConfig
+from training.config import LocalTeacherConfig, TrainConfig
 from training.methods import METHODS, with_method
 from training.methods.sft import SFTConfig
 from verifiers import verifier_for
@@ -303,9 +303,9 @@ def _students(path: Path, raw: dict) -> list[TrainConfig]:
 def with_teacher_context(cfg: TrainConfig, teacher: TeacherConfig) -> TrainConfig:
     """A logit method's `teacher_few_shot: null` resolved: the recipe teacher's few-shot turns when that teacher
     runs the method's teacher model locally (the turns are part of what it distils), else none."""
-    if getattr(cfg, "teacher_few_shot", ()) is not None:
+    if not isinstance(cfg, LocalTeacherConfig) or cfg.teacher_few_shot is not None:
         return cfg
-    same = teacher.backend == "transformers" and teacher.model == getattr(cfg, "teacher_model", None)
+    same = teacher.backend == "transformers" and teacher.model == cfg.teacher_model
     return dataclasses.replace(cfg, teacher_few_shot=teacher.few_shot if same else ())
 
 

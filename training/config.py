@@ -46,3 +46,24 @@ class TrainConfig:
         if values["method"] == "sft":
             values.pop("method")
         return values
+
+
+@dataclass(frozen=True)
+class LocalTeacherConfig(TrainConfig):
+    """A logit method's base (kd, gkd): a local teacher model sharing the student's tokenizer, and the turns it
+    sees before each row. Both are resolved here, so the run's identity (training_runs.config) names the
+    teacher it used."""
+
+    teacher_model: str | None = field(default=None, metadata={
+        "help": "local teacher: embedded name or checkpoint dir (null = base_model); must share the tokenizer"})
+    teacher_few_shot: tuple[tuple[str, str], ...] | None = field(default=None, metadata={
+        "help": "turns the teacher sees before each row and the student never does ([{user, assistant}, ...]); "
+                "null = the recipe teacher's few_shot when it runs teacher_model, else none"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.teacher_model is None:
+            object.__setattr__(self, "teacher_model", self.base_model)
+        if self.teacher_few_shot is not None:
+            from generators.teachers.base import TeacherConfig
+            object.__setattr__(self, "teacher_few_shot", tuple(TeacherConfig._shot(s) for s in self.teacher_few_shot))

@@ -49,13 +49,13 @@ from pathlib import Path
 from typing import Any
 
 from generators.local_models import resolve_model
-from training.config import TrainConfig
+from training.config import LocalTeacherConfig
 from training.methods.kd import ContextInsert, check_same_vocab
 from training.methods.sft import lora_config, train_and_save, trainer_args
 
 
 @dataclass(frozen=True)
-class GKDConfig(TrainConfig):
+class GKDConfig(LocalTeacherConfig):
     method: str = field(default="gkd", metadata={
         "help": "gkd: on-policy distillation (TRL's GKD) from a local teacher sharing the student's tokenizer"})
     lmbda: float = field(default=0.5, metadata={
@@ -69,11 +69,6 @@ class GKDConfig(TrainConfig):
         "help": "tokens sampled per on-policy completion (the dominant cost of an on-policy step)"})
     seq_kd: bool = field(default=False, metadata={
         "help": "off-policy steps train on completions the teacher samples instead of the snapshot's text"})
-    teacher_model: str | None = field(default=None, metadata={
-        "help": "local teacher: embedded name or checkpoint dir (null = base_model); must share the tokenizer"})
-    teacher_few_shot: tuple[tuple[str, str], ...] | None = field(default=None, metadata={
-        "help": "turns the teacher sees before each row and the student never does ([{user, assistant}, ...]); "
-                "null = the recipe teacher's few_shot when it runs teacher_model, else none"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -87,12 +82,6 @@ class GKDConfig(TrainConfig):
             raise ValueError(f"temperature must be in (0, 10], got {self.temperature}")
         if self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
-        if self.teacher_model is None:
-            # Resolved here so the run's identity (training_runs.config) names the teacher it used.
-            object.__setattr__(self, "teacher_model", self.base_model)
-        if self.teacher_few_shot is not None:
-            from generators.teachers.base import TeacherConfig
-            object.__setattr__(self, "teacher_few_shot", tuple(TeacherConfig._shot(s) for s in self.teacher_few_shot))
 
 
 def to_messages(dataset):

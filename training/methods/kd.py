@@ -43,13 +43,13 @@ from pathlib import Path
 from typing import Any
 
 from generators.local_models import resolve_model, vocab_fingerprint
-from training.config import TrainConfig
+from training.config import LocalTeacherConfig
 from training.methods.kd_loss import combine, topk_kd_loss
 from training.methods.sft import lora_config, train_and_save, trainer_args
 
 
 @dataclass(frozen=True)
-class KDConfig(TrainConfig):
+class KDConfig(LocalTeacherConfig):
     method: str = field(default="kd", metadata={
         "help": "kd: top-k logit distillation from a local teacher sharing the student's tokenizer, mixed with CE"})
     temperature: float = field(default=2.0, metadata={
@@ -60,11 +60,6 @@ class KDConfig(TrainConfig):
         "help": "teacher tokens kept per position; the rest of its mass is one tail bucket"})
     beta: float = field(default=0.0, metadata={
         "help": "generalized JSD in [0, 1]: 0 = forward KL (classic KD), 1 = reverse KL (MiniLLM), between = mixture"})
-    teacher_model: str | None = field(default=None, metadata={
-        "help": "local teacher: embedded name or checkpoint dir (null = base_model); must share the tokenizer"})
-    teacher_few_shot: tuple[tuple[str, str], ...] | None = field(default=None, metadata={
-        "help": "turns the teacher sees before each row and the student never does ([{user, assistant}, ...]); "
-                "null = the recipe teacher's few_shot when it runs teacher_model, else none"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -78,12 +73,6 @@ class KDConfig(TrainConfig):
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError(f"beta must be in [0, 1], got {self.beta}")
-        if self.teacher_model is None:
-            # Resolved here so the run's identity (training_runs.config) names the teacher it used.
-            object.__setattr__(self, "teacher_model", self.base_model)
-        if self.teacher_few_shot is not None:
-            from generators.teachers.base import TeacherConfig
-            object.__setattr__(self, "teacher_few_shot", tuple(TeacherConfig._shot(s) for s in self.teacher_few_shot))
 
 
 def check_same_vocab(teacher: str, teacher_tokenizer: Any, student: str, student_tokenizer: Any,
