@@ -124,29 +124,26 @@ def _boxes_as_list(response: str, reference: str) -> Verdict | None:
     spacing, math delimiters: ``\\boxed{(2, 2)} \\quad\\text{and}\\quad \\boxed{(6, 2)}``) read as one
     list; the ladder's extraction reads the last box only. Only a ``correct`` is kept: else the
     verdict is the ladder's, and the math-verify path reads several boxes its own way."""
-    listed = boxed_list(response)
-    answer = normalize_answer(listed) if listed is not None else None
-    if not answer:
-        return None
-    ok, method, _ = equivalent(answer, _reference_answer(reference))
-    if not ok:
-        return None
-    details = {"extract_method": "boxed", "match_method": method, "boxes_read_as_list": True}
-    return Verdict(True, "correct", answer, NAME, VERSION, 0.0, details)
+    return _correct_reading(boxed_list(response), reference, {"extract_method": "boxed", "boxes_read_as_list": True})
 
 
 def _math_span_reading(response: str, reference: str) -> Verdict | None:
     """Where the last-number fallback read a number inside the response's last math span
     (``The identity matrix is $\\begin{pmatrix}1&0\\\\0&1\\end{pmatrix}$.``), the whole span is
     read. Only a ``correct`` is kept (extract_method ``math_span``); else the verdict is the ladder's."""
-    span = last_math_span(response)
-    answer = normalize_answer(span) if span is not None else None
+    return _correct_reading(last_math_span(response), reference, {"extract_method": "math_span"})
+
+
+def _correct_reading(text: str | None, reference: str, details: dict) -> Verdict | None:
+    """A second reading's verdict: `correct` when `text` normalises to an answer equal to the reference's,
+    else None (the ladder's verdict stands)."""
+    answer = normalize_answer(text) if text is not None else None
     if not answer:
         return None
     ok, method, _ = equivalent(answer, _reference_answer(reference))
     if not ok:
         return None
-    return Verdict(True, "correct", answer, NAME, VERSION, 0.0, {"extract_method": "math_span", "match_method": method})
+    return Verdict(True, "correct", answer, NAME, VERSION, 0.0, {**details, "match_method": method})
 
 
 def _reference_answer(reference: str) -> str:
