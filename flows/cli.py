@@ -14,7 +14,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 import typer
 from rich.console import Console
 
-from flows.cli_checks import announce_recipe, check_snapshot_exists, validate_recipe
+from flows.cli_checks import announce_recipe, check_snapshot_exists, check_stored_logprobs, validate_recipe
 from flows.cli_eval import eval_app
 from flows.cli_recipe import recipe_app
 from flows.cli_runs import runs_app, teachers
@@ -123,7 +123,9 @@ def train(snapshot: Annotated[str, typer.Argument(help="snapshot name or id")], 
         raise typer.BadParameter(f"unknown method {method!r}; use one of: {', '.join(sorted(METHODS))}")
     check_snapshot_exists(warehouse, snapshot)  # the cheapest check first
     recipe = announce_recipe(recipe)
-    validate_recipe(recipe, teacher_calls=False)
+    from flows.recipe import student_configs
+
+    check_stored_logprobs(warehouse, snapshot, student_configs(validate_recipe(recipe, teacher_calls=False), method))
     from flows.factory import train_flow
 
     result = _without_log_history(train_flow(snapshot_name=snapshot, recipe=recipe, warehouse=warehouse,

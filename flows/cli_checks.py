@@ -78,6 +78,32 @@ def check_snapshot_exists(warehouse: str | None, name: str) -> None:
             from None
 
 
+def check_stored_logprobs(warehouse: str | None, name: str, students) -> None:
+    """`distill train` with kd `source: stored`: count the snapshot's rows that carry the teacher's stored top-k
+    and say it on stderr before training; refuse what cannot train (no ids, another vocabulary)."""
+    stored = [s for s in students if s.reads_stored_logprobs]
+    if not stored:
+        return
+    from transformers import AutoTokenizer
+
+    from generators.local_models import resolve_model
+    from training.methods.kd_stored import check_stored
+    from warehouse.db import Warehouse
+    from warehouse.snapshots import get_snapshot, snapshot_rows
+
+    wh = Warehouse(warehouse)
+    rows = snapshot_rows(wh, get_snapshot(wh, name, read_only=True)["snapshot_id"], with_logprobs=True,
+                         read_only=True)
+    for cfg in stored:
+        try:
+            coverage = check_stored(rows, cfg.base_model, AutoTokenizer.from_pretrained(resolve_model(cfg.base_model)),
+                                    cfg.top_k, cfg.missing)
+        except ValueError as exc:
+            problem, _, fix = str(exc).partition("; ")
+            raise Misuse(f"snapshot {name!r}", problem, fix) from None
+        Console(stderr=True).print(coverage.line(), highlight=False, soft_wrap=True)
+
+
 def _snapshot_names(wh) -> list[dict]:
     from warehouse.snapshots import list_snapshots
 

@@ -23,6 +23,8 @@ CURVE_FIELDS = ("step", "epoch", "loss", "learning_rate", "grad_norm")
 @task(cache_policy=NO_CACHE)
 def train(wh: Warehouse, snapshot: str, cfg: TrainConfig, run_id: str) -> dict:
     result = train_student(wh, snapshot, cfg, run_id, callbacks=(progress_callback(cfg.method),))
+    if result.get("kd_coverage"):  # kd source stored: what the stored top-k covered (counted before training)
+        get_run_logger().info("train %s: %s", result["training_run_id"], result["kd_coverage"])
     get_run_logger().info("train %s: %s steps, loss %.4f%s", result["training_run_id"], result["steps"],
                           result["train_loss"] or float("nan"), " (reused)" if result["reused"] else "")
     publish_loss_curve(result)

@@ -23,8 +23,12 @@ the generated text (content plus `reasoning_content`), summed over the `n` choic
 Request fields honoured: model (echoed), messages, n (choices 0..n-1), max_tokens /
 max_completion_tokens (content cut to that many tokens, finish_reason "length"),
 logprobs + top_logprobs (deterministic per-token logprobs whose tokens concatenate back
-to the content; the first of the k alternatives is the token itself); temperature,
-top_p and seed are accepted and only visible to a responder.
+to the content; the first of the k alternatives is the token itself);
+return_tokens_as_token_ids (vLLM's extension: each token as "token_id:<id>"), honoured
+only in-process when a ``tokenizer`` (a Hugging Face tokenizer) is given: the content's
+real token ids, the alternatives the next ids; without one the field is ignored, as by an
+endpoint that does not know it; temperature, top_p and seed are accepted and only
+visible to a responder.
 
 Faults (config fields, settable at start or through `/_control`)
     latency_s       every chat request first sleeps this long (read when it arrives)
@@ -228,6 +232,18 @@ def _logprobs(content: str, k: int) -> dict:
     return {"content": entries, "refusal": None}
 
 
+def _id_logprobs(content: str, k: int, tokenizer: Any) -> dict:
+    """vLLM's `return_tokens_as_token_ids` shape: the content's token ids as "token_id:<id>", each the first of
+    its k alternatives (the next ids), with deterministic logprobs."""
+    entries = []
+    for token_id in tokenizer.encode(content, add_special_tokens=False):
+        lp = -((token_id * 7919) % 1000) / 1000.0 * 0.5
+        top = [{"token": f"token_id:{(token_id + j) % len(tokenizer)}", "logprob": lp - 1.5 * j, "bytes": None}
+               for j in range(k)]
+        entries.append({"token": f"token_id:{token_id}", "logprob": lp, "bytes": None, "top_logprobs": top})
+    return {"content": entries, "refusal": None}
+
+
 # ---------------------------------------------------------------------------------------------
 # Bookkeeping and request handling (runs on the server's event loop)
 # ---------------------------------------------------------------------------------------------
@@ -248,10 +264,12 @@ class _KeyTally:
 class ServerState:
     """Config, fault RNG and bookkeeping, plus the HTTP routes. Lives on one event loop."""
 
-    def __init__(self, config: FaultConfig | None = None, responder: Responder | None = None):
+    def __init__(self, config: FaultConfig | None = None, responder: Responder | None = None,
+                 tokenizer: Any = None):
         self.config = config or FaultConfig()
         self.config._validate()
         self.responder = responder
+        self.tokenizer = tokenizer
         self.connections: set[_HttpConnection] = set()
         self._release = asyncio.Event()
         self._ids = 0
@@ -472,7 +490,9 @@ class ServerState:
             message["refusal"] = None
             choice: dict[str, Any] = {"index": i, "message": message, "finish_reason": finish, "logprobs": None}
             if body.get("logprobs"):
-                choice["logprobs"] = _logprobs(message["content"], k)
+                as_ids = self.tokenizer is not None and body.get("return_tokens_as_token_ids")
+                choice["logprobs"] = (_id_logprobs(message["content"], k, self.tokenizer) if as_ids
+                                      else _logprobs(message["content"], k))
             choices.append(choice)
             completion_tokens += _words(message["content"]) + _words(message.get("reasoning_content") or "")
         self._ids += 1
@@ -690,15 +710,17 @@ class LoopbackServer:
     """The server on a background thread with its own event loop, bound to 127.0.0.1 (port 0 = any free port).
 
     Keyword arguments are `FaultConfig` fields (latency_s, p429, ..., seed, model), plus
-    `responder(request_json, choice_index) -> str` to replace the default content.
+    `responder(request_json, choice_index) -> str` to replace the default content, and `tokenizer` (a Hugging
+    Face tokenizer) to honour `return_tokens_as_token_ids`.
     Use as a context manager, or call `start()`/`stop()`.
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, responder: Responder | None = None,
-                 **config: Any):
+                 tokenizer: Any = None, **config: Any):
         self.host, self.port = host, port
         self._config = _split_config(config)  # validate in the caller's thread
         self._responder = responder
+        self._tokenizer = tokenizer
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._state: ServerState | None = None
@@ -748,7 +770,7 @@ class LoopbackServer:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self._state = ServerState(self._config, self._responder)
+        self._state = ServerState(self._config, self._responder, self._tokenizer)
         server = await serve(self._state, self.host, self.port)
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()

@@ -33,6 +33,12 @@ class TrainConfig:
         if self.learning_rate <= 0 or self.batch_size < 1 or self.max_length < 16:
             raise ValueError("learning_rate > 0, batch_size >= 1 and max_length >= 16 are required")
 
+    @property
+    def reads_stored_logprobs(self) -> bool:
+        """True when the method trains on the teacher top-k stored with each generation (kd `source: stored`):
+        the snapshot's rows then come with their `generation_logprobs`."""
+        return False
+
     def identity(self) -> dict[str, Any]:
         """What decides the trained weights (not where they are written); stored as training_runs.config."""
         values = asdict(self)

@@ -33,8 +33,8 @@ def train(wh: Warehouse, snapshot: str, cfg: TrainConfig, run_id: str, callbacks
               "run_id": run_id, "started_at": now()}
     training_runs.start_run(wh, record)
     try:
-        result = METHODS[cfg.method].fit(to_dataset(snapshot_rows(wh, snap["snapshot_id"])), cfg, output_dir,
-                                         callbacks)
+        rows = snapshot_rows(wh, snap["snapshot_id"], with_logprobs=cfg.reads_stored_logprobs)
+        result = METHODS[cfg.method].fit(to_dataset(rows), cfg, output_dir, callbacks)
     except BaseException as exc:
         training_runs.fail_run(wh, training_run_id, str(exc))
         raise

@@ -121,8 +121,16 @@ def get_snapshot(wh: Warehouse, name_or_id: str, read_only: bool = False) -> dic
     return rows[0]
 
 
-def snapshot_rows(wh: Warehouse, snapshot_id: str) -> list[dict]:
-    return wh.query("SELECT * FROM snapshot_rows WHERE snapshot_id = ? ORDER BY row_index", [snapshot_id])
+def snapshot_rows(wh: Warehouse, snapshot_id: str, with_logprobs: bool = False, read_only: bool = False) -> list[dict]:
+    """A snapshot's rows in order; `with_logprobs`: each with its generation's stored teacher top-k (the ids,
+    logprobs and vocabulary of `generation_logprobs`; NULL where none was stored, and for general rows)."""
+    if not with_logprobs:
+        return wh.query("SELECT * FROM snapshot_rows WHERE snapshot_id = ? ORDER BY row_index", [snapshot_id],
+                        read_only=read_only)
+    return wh.query("""
+        SELECT r.*, l.token_ids, l.top_ids, l.top_logprobs, l.vocab_size, l.vocab_hash
+        FROM snapshot_rows r LEFT JOIN generation_logprobs l ON l.generation_id = r.generation_id
+        WHERE r.snapshot_id = ? ORDER BY r.row_index""", [snapshot_id], read_only=read_only)
 
 
 # --- lineage, diff and export -------------------------------------------------------------------------------

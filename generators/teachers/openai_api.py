@@ -124,6 +124,7 @@ class OpenAITeacher(Teacher):
         self.base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or None
         self.errors = 0  # failed attempts so far (retried or not): the progress bar shows it
         self._abandoned: dict[str, tuple[int, float]] = {}  # key -> (attempts given up on, their worst cost)
+        self._vocab = _Vocabulary(config.tokenizer) if config.tokenizer else None
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAITeacher(model={self.config.model!r}, base_url={self.base_url!r})"
@@ -272,7 +273,7 @@ class OpenAITeacher(Teacher):
                 "/chat/completions", cast_to=httpx.Response, body=self._body(first, messages, n),
                 options={"headers": {"Idempotency-Key": first.key if n == 1 else f"{first.key}+{n}"}})
             completions, prompt_tokens, completion_tokens = _completions(
-                group, response.json(), prompt_est, time.monotonic() - began)
+                group, response.json(), prompt_est, time.monotonic() - began, self._vocab)
         except (openai.APIError, ValueError) as exc:  # ValueError: a 200 whose body is not a completion
             self.errors += 1
             failure, wait = self._classify(first, exc, attempt)
@@ -317,6 +318,8 @@ class OpenAITeacher(Teacher):
                 "top_p": cfg.top_p, "max_tokens": cfg.max_tokens, "n": n, "seed": cfg.seed + first.sample_index}
         if cfg.logprobs:
             body.update(logprobs=True, top_logprobs=cfg.logprobs)
+            if self._vocab:
+                body["return_tokens_as_token_ids"] = True  # vLLM / SGLang: each token as "token_id:<id>"
         return body
 
     def _classify(self, r: Request, exc: Exception, attempt: int) -> tuple[Failure, float | None]:
@@ -344,7 +347,7 @@ class OpenAITeacher(Teacher):
 
 
 def _completions(group: tuple[Request, ...], data: dict, prompt_est: int,
-                 latency_s: float) -> tuple[list[Completion], int, int]:
+                 latency_s: float, vocab: _Vocabulary | None = None) -> tuple[list[Completion], int, int]:
     """A chat.completion JSON body -> (a Completion per choice, in `group` order, and the call's prompt and
     completion tokens). The call's tokens are shared out so that they add up: the prompt evenly, the
     completion by each choice's token count (from its logprobs) or else its length. A body without a
@@ -357,7 +360,7 @@ def _completions(group: tuple[Request, ...], data: dict, prompt_est: int,
     if not choices:
         raise ValueError(f"a chat completion without choices: {str(data)[:200]}")
     texts = [m.get("content") or "" for m in messages]
-    logprobs = [_compact_logprobs(c.get("logprobs")) for c in choices]
+    logprobs = [_compact_logprobs(c.get("logprobs"), vocab) for c in choices]
     usage = data.get("usage") or {}
     prompt_tokens = usage.get("prompt_tokens", prompt_est)
     completion_tokens = usage.get("completion_tokens", sum(len(t) // 4 for t in texts))
@@ -465,11 +468,48 @@ def _retry_after(response) -> float | None:
         return None
 
 
-def _compact_logprobs(logprobs: dict | None) -> dict | None:
-    """OpenAI's per-token objects -> parallel lists (tokens, logprobs, top_tokens, top_logprobs)."""
+def _compact_logprobs(logprobs: dict | None, vocab: _Vocabulary | None = None) -> dict | None:
+    """OpenAI's per-token objects -> parallel lists (tokens, logprobs, top_tokens, top_logprobs); with `vocab`
+    (the teacher's tokenizer) the tokens are "token_id:<id>" and the ids, their text and the vocabulary's
+    fingerprint are kept too. A body that ignored the ids request keeps the strings and no ids, so kd
+    `source: stored` counts the row as missing instead of guessing ids from text."""
     content = (logprobs or {}).get("content")
     if not content:
         return None
-    return {"tokens": [t["token"] for t in content], "logprobs": [t["logprob"] for t in content],
-            "top_tokens": [[a["token"] for a in t.get("top_logprobs") or []] for t in content],
-            "top_logprobs": [[a["logprob"] for a in t.get("top_logprobs") or []] for t in content]}
+    out = {"tokens": [t["token"] for t in content], "logprobs": [t["logprob"] for t in content],
+           "top_tokens": [[a["token"] for a in t.get("top_logprobs") or []] for t in content],
+           "top_logprobs": [[a["logprob"] for a in t.get("top_logprobs") or []] for t in content]}
+    if vocab is not None:
+        out.update(vocab.ids(out["tokens"], out["top_tokens"]) or {})
+    return out
+
+
+class _Vocabulary:
+    """The teacher's tokenizer named in its config: reads "token_id:<id>" tokens, and fingerprints the vocabulary."""
+
+    PREFIX = "token_id:"
+
+    def __init__(self, name: str):
+        from transformers import AutoTokenizer
+
+        from generators.local_models import resolve_model, vocab_fingerprint
+
+        self.tokenizer = AutoTokenizer.from_pretrained(resolve_model(name))
+        self.size, self.hash = vocab_fingerprint(self.tokenizer)
+
+    def _id(self, token: str) -> int | None:
+        if not token.startswith(self.PREFIX) or not token[len(self.PREFIX):].isdigit():
+            return None
+        value = int(token[len(self.PREFIX):])
+        return value if value < self.size else None
+
+    def ids(self, tokens: list[str], top_tokens: list[list[str]]) -> dict | None:
+        """{"token_ids", "top_ids", readable "tokens"/"top_tokens", "vocab_size", "vocab_hash"}, or None when any
+        token is not an id of this vocabulary (the server did not honour the request)."""
+        token_ids = [self._id(t) for t in tokens]
+        top_ids = [[self._id(t) for t in row] for row in top_tokens]
+        if None in token_ids or any(None in row for row in top_ids):
+            return None
+        text = self.tokenizer.convert_ids_to_tokens
+        return {"token_ids": token_ids, "top_ids": top_ids, "tokens": text(token_ids),
+                "top_tokens": [text(row) for row in top_ids], "vocab_size": self.size, "vocab_hash": self.hash}

@@ -25,7 +25,9 @@ Design choices:
   that build this teacher need an `if __name__ == "__main__":` guard.
 - `config.logprobs = k > 0` asks vLLM for the top-k log-probabilities of every
   generated token and stores them compactly on the completion:
-  {"tokens": [...], "logprobs": [...], "top_tokens": [[...]], "top_logprobs": [[...]]}.
+  {"token_ids", "tokens", "logprobs", "top_ids", "top_tokens", "top_logprobs"} (parallel lists per
+  generated token, ids in the model's vocabulary) plus its "vocab_size" and "vocab_hash", so kd
+  `source: stored` can train on them.
   vLLM's default `logprobs_mode` is "raw_logprobs": the model's own distribution,
   before temperature and top-p, which is what top-k distillation wants. A generated
   EOS is a token like any other (counted in `completion_tokens`, as in OpenAI usage,
@@ -45,7 +47,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from generators.local_models import resolve_model
+from generators.local_models import resolve_model, vocab_fingerprint
 from generators.teachers.base import Completion, Request, Teacher, TeacherConfig
 from generators.teachers.budget import Budget
 
@@ -119,6 +121,7 @@ class VLLMTeacher(Teacher):
         kwargs.update(engine_kwargs)
         self.llm = vllm.LLM(**kwargs)
         self.tokenizer = self.llm.get_tokenizer()
+        self._vocab = vocab_fingerprint(self.tokenizer)  # recorded with captured logprobs (KD checks it)
 
     def generate(self, requests: list[Request], budget: Budget | None = None) -> Iterator[list[Completion]]:
         # A prompt's samples side by side, so they share prefix-cache blocks within a call.
@@ -164,18 +167,22 @@ class VLLMTeacher(Teacher):
             **extra,
         )
 
-    def _compact_logprobs(self, token_ids: list[int], positions) -> dict[str, list]:
-        """vLLM's per-position {token_id: Logprob} (top-k plus the sampled token) as flat lists."""
+    def _compact_logprobs(self, token_ids: list[int], positions) -> dict[str, Any]:
+        """vLLM's per-position {token_id: Logprob} (top-k plus the sampled token) as flat lists: the ids (the keys,
+        in the model's own vocabulary, recorded with its size and hash for logit distillation) and their text."""
         k = self.top_k_logprobs
-        out: dict[str, list] = {"tokens": [], "logprobs": [], "top_tokens": [], "top_logprobs": []}
+        out: dict[str, Any] = {"token_ids": list(token_ids), "tokens": [], "logprobs": [], "top_ids": [],
+                               "top_tokens": [], "top_logprobs": []}
         for token_id, options in zip(token_ids, positions):
             options = dict(options or {})
             chosen = options.get(token_id)
             out["tokens"].append(self._token_text(token_id, chosen))
             out["logprobs"].append(float(chosen.logprob) if chosen is not None else float("nan"))
             ranked = sorted(options.items(), key=lambda item: (item[1].rank or 0, -item[1].logprob))[:k]
+            out["top_ids"].append([int(t) for t, _ in ranked])
             out["top_tokens"].append([self._token_text(t, lp) for t, lp in ranked])
             out["top_logprobs"].append([float(lp.logprob) for _, lp in ranked])
+        out["vocab_size"], out["vocab_hash"] = self._vocab
         return out
 
     def _token_text(self, token_id: int, logprob) -> str:

@@ -142,6 +142,37 @@ def test_top_k_logprobs_are_stored_as_parallel_lists():
     assert all(len(alts) == 3 for alts in lp["top_tokens"]) and all(p <= 0 for p in lp["logprobs"])
 
 
+def test_with_the_teachers_tokenizer_the_logprobs_carry_its_token_ids_and_vocabulary(tiny_model):
+    """`tokenizer:` asks the server for token ids (vLLM's return_tokens_as_token_ids): the stored lists hold the
+    ids of the content's real tokenization, readable tokens, and the vocabulary's size and hash."""
+    from transformers import AutoTokenizer
+
+    from generators.local_models import vocab_fingerprint
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    with LoopbackServer(tokenizer=tokenizer) as srv:
+        c = _run(_teacher(srv.url, logprobs=3, tokenizer=tiny_model), _requests(1))["key-000"]
+    lp = c.logprobs
+    content = "Let me think about it.\nThe answer is \\boxed{1}."
+    assert lp["token_ids"] == tokenizer.encode(content, add_special_tokens=False)
+    assert [row[0] for row in lp["top_ids"]] == lp["token_ids"] and all(len(row) == 3 for row in lp["top_ids"])
+    assert lp["tokens"] == tokenizer.convert_ids_to_tokens(lp["token_ids"])
+    assert (lp["vocab_size"], lp["vocab_hash"]) == vocab_fingerprint(tokenizer)
+
+
+def test_a_server_that_ignores_the_ids_request_leaves_strings_and_no_ids(tiny_model):
+    with LoopbackServer() as srv:  # no tokenizer: return_tokens_as_token_ids is ignored, like OpenAI's own API
+        c = _run(_teacher(srv.url, logprobs=3, tokenizer=tiny_model), _requests(1))["key-000"]
+    assert "token_ids" not in c.logprobs and "".join(c.logprobs["tokens"]) == c.text
+
+
+def test_a_tokenizer_needs_the_openai_backend_with_logprobs():
+    with pytest.raises(ValueError, match="openai backend with logprobs"):
+        TeacherConfig(backend="openai", tokenizer="smollm2-135m-instruct")
+    with pytest.raises(ValueError, match="openai backend with logprobs"):
+        TeacherConfig(backend="transformers", logprobs=5, tokenizer="smollm2-135m-instruct")
+
+
 def _samples(prompts: int, n: int, first_index: int = 0) -> list[Request]:
     return [Request(f"p{p}-s{i}", f"What is {p} + 1?", i) for p in range(prompts) for i in range(first_index, n)]
 

@@ -49,6 +49,33 @@ def test_sample_seeds_depend_only_on_what_defines_the_sample():
     assert sample_seed(0, "q", 1) == sample_seed(0, "q", 1) != sample_seed(1, "q", 1)
 
 
+def test_logprobs_keep_vllms_ids_in_rank_order_with_the_vocabulary(tiny_model):
+    """vLLM's per-position {id: Logprob} (its top-k plus the sampled token, which may rank below k) -> the
+    stored lists: top ids by rank, their text, the sampled token's logprob, and the vocabulary's fingerprint."""
+    from transformers import AutoTokenizer
+
+    from generators.local_models import vocab_fingerprint
+    from generators.teachers.vllm_teacher import VLLMTeacher
+
+    lp = type("Logprob", (), {})
+
+    def logprob(value: float, rank: int, text: str | None = None):
+        entry = lp()
+        entry.logprob, entry.rank, entry.decoded_token = value, rank, text
+        return entry
+
+    teacher = object.__new__(VLLMTeacher)  # no engine: only the conversion is under test
+    teacher.top_k_logprobs, teacher.tokenizer = 2, AutoTokenizer.from_pretrained(tiny_model)
+    teacher._vocab = vocab_fingerprint(teacher.tokenizer)
+    positions = [{7: logprob(-0.1, 1, "a"), 9: logprob(-2.5, 2, "b")},
+                 {5: logprob(-3.0, 4), 11: logprob(-0.2, 1), 12: logprob(-1.9, 2)}]  # sampled 5 ranks 4th
+    out = teacher._compact_logprobs([7, 5], positions)
+    assert out["token_ids"] == [7, 5] and out["top_ids"] == [[7, 9], [11, 12]]
+    assert out["logprobs"] == [-0.1, -3.0] and out["top_logprobs"] == [[-0.1, -2.5], [-0.2, -1.9]]
+    assert out["top_tokens"][0] == ["a", "b"] and out["tokens"][1] == teacher.tokenizer.decode([5])
+    assert (out["vocab_size"], out["vocab_hash"]) == teacher._vocab
+
+
 @pytest.mark.skipif(HAVE_VLLM, reason="checks the message shown where vllm is missing")
 def test_without_vllm_the_error_says_how_to_get_it():
     from generators.teachers.base import TeacherConfig
@@ -119,13 +146,18 @@ class TestOfflineEngine:
         assert again == {"p2s1": first["p2s1"], "p0s0": first["p0s0"]}
 
     def test_top_k_logprobs(self, teacher, sampled):
+        from generators.local_models import vocab_fingerprint
+
         _, batches = sampled
         for c in (c for b in batches for c in b):
             lp = c.logprobs
-            assert set(lp) == {"tokens", "logprobs", "top_tokens", "top_logprobs"}
+            assert set(lp) == {"token_ids", "tokens", "logprobs", "top_ids", "top_tokens", "top_logprobs",
+                               "vocab_size", "vocab_hash"}
             assert len(lp["tokens"]) == len(lp["logprobs"]) == len(lp["top_tokens"]) == c.completion_tokens
-            for chosen, top, top_lp in zip(lp["logprobs"], lp["top_tokens"], lp["top_logprobs"]):
-                assert len(top) == len(top_lp) == TOP_K
+            assert (lp["vocab_size"], lp["vocab_hash"]) == vocab_fingerprint(teacher.tokenizer)
+            for chosen, top, top_lp, ids in zip(lp["logprobs"], lp["top_tokens"], lp["top_logprobs"], lp["top_ids"]):
+                assert len(top) == len(top_lp) == len(ids) == TOP_K
+                assert [teacher.tokenizer.decode([i]) for i in ids] == top
                 assert top_lp == sorted(top_lp, reverse=True) and all(v <= 0 for v in top_lp)
                 assert chosen <= top_lp[0] + 1e-4  # nothing beats the top-1 token
             joined = "".join(lp["tokens"])

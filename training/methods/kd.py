@@ -26,9 +26,8 @@ that TRL's collator would have to carry (`remove_unused_columns=False` plus a co
 the teacher changes; the cost is one teacher forward per step and per epoch, which for a 135M teacher on
 CPU is a fraction of the student's forward + backward (README "Training methods" has the measured step
 times). The loss itself (`kd_loss.topk_kd_loss`) only ever sees top-k ids and T = 1 logprobs, so the
-later offline path of issue 13 — top-k captured at generation time by vLLM / OpenAI-compatible / API
-teachers, stored in the warehouse and carried as columns — reuses it unchanged. NOTE: that offline
-capture, and the count of snapshot rows without logprobs it needs, are not built yet.
+offline path (`source: stored`, kd_stored.py: top-k captured at generation time by the transformers, vLLM
+or OpenAI-compatible teachers, stored in the warehouse and carried as columns) reuses it unchanged.
 
 Built on TRL's SFTTrainer (a subclass overriding `compute_loss`), so LoRA (peft), accelerate, gradient
 accumulation and checkpoints work as for `sft`; CE is on completion tokens only (TRL's completion-only
@@ -44,6 +43,7 @@ from typing import Any
 
 from generators.local_models import resolve_model, vocab_fingerprint
 from training.config import LocalTeacherConfig
+from training.methods import kd_stored
 from training.methods.kd_loss import combine, topk_kd_loss
 from training.methods.sft import lora_config, train_and_save, trainer_args
 
@@ -60,6 +60,13 @@ class KDConfig(LocalTeacherConfig):
         "help": "teacher tokens kept per position; the rest of its mass is one tail bucket"})
     beta: float = field(default=0.0, metadata={
         "help": "generalized JSD in [0, 1]: 0 = forward KL (classic KD), 1 = reverse KL (MiniLLM), between = mixture"})
+    source: str = field(default="forward", metadata={
+        "help": "where the teacher's top-k comes from: forward = teacher_model run over each training row (local "
+                "teacher, the rewritten target); stored = the top-k captured at generation time "
+                "(generation_logprobs, any backend that stored token ids), rows train on the teacher's own tokens"})
+    missing: str = field(default="refuse", metadata={
+        "help": "source stored, a distilled row without stored top-k ids: refuse (stop before training, counting "
+                "them) or ce (train it on CE only)"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -73,6 +80,23 @@ class KDConfig(LocalTeacherConfig):
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError(f"beta must be in [0, 1], got {self.beta}")
+        if self.source not in ("forward", "stored"):
+            raise ValueError(f"kd source must be forward or stored, got {self.source!r}")
+        if self.missing not in ("refuse", "ce"):
+            raise ValueError(f"kd missing must be refuse or ce, got {self.missing!r}")
+
+    @property
+    def reads_stored_logprobs(self) -> bool:
+        return self.source == "stored"
+
+    def run_key(self) -> dict:
+        """Without the stored-logprobs fields at their forward defaults, so runs recorded before they existed keep
+        their ids."""
+        values = super().run_key()
+        if self.source == "forward":
+            values.pop("source")
+            values.pop("missing")
+        return values
 
 
 def check_same_vocab(teacher: str, teacher_tokenizer: Any, student: str, student_tokenizer: Any,
@@ -92,6 +116,8 @@ def fit(dataset, cfg: KDConfig, output_dir: Path, callbacks: tuple = ()) -> dict
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if cfg.source == "stored":
+        return _fit_stored(dataset, cfg, output_dir, callbacks)
     student_path, teacher_path = resolve_model(cfg.base_model), resolve_model(str(cfg.teacher_model))
     check_same_vocab(str(cfg.teacher_model), AutoTokenizer.from_pretrained(teacher_path),
                      cfg.base_model, AutoTokenizer.from_pretrained(student_path))
@@ -100,7 +126,33 @@ def fit(dataset, cfg: KDConfig, output_dir: Path, callbacks: tuple = ()) -> dict
     trainer = _trainer_class()(teacher=teacher, kd=cfg, context=context, model=str(student_path),
                                args=trainer_args(cfg, output_dir),
                                train_dataset=dataset, peft_config=lora_config(cfg) if cfg.lora else None)
-    result = train_and_save(trainer, output_dir, len(dataset), callbacks)
+    return _result(trainer, train_and_save(trainer, output_dir, len(dataset), callbacks))
+
+
+def _fit_stored(dataset, cfg: KDConfig, output_dir: Path, callbacks: tuple) -> dict:
+    """The offline path (kd_stored.py): count and check the stored top-k, train on the teacher's own tokens."""
+    from dataclasses import replace
+
+    from transformers import AutoTokenizer
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    student_path = resolve_model(cfg.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(student_path)
+    coverage = kd_stored.check_stored(list(dataset), cfg.base_model, tokenizer, cfg.top_k, cfg.missing)
+    train_rows = kd_stored.stored_dataset(dataset, tokenizer, coverage, cfg.max_length)
+    args = replace(trainer_args(cfg, output_dir), remove_unused_columns=False,
+                   dataset_kwargs={"skip_prepare_dataset": True})
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    collator = kd_stored.StoredTopKCollator(DataCollatorForLanguageModeling(pad_token_id=pad), coverage.top_k)
+    trainer = _trainer_class()(teacher=None, kd=cfg, context=None, model=str(student_path), args=args,
+                               train_dataset=train_rows, data_collator=collator, processing_class=tokenizer,
+                               peft_config=lora_config(cfg) if cfg.lora else None)
+    result = _result(trainer, train_and_save(trainer, output_dir, len(train_rows), callbacks))
+    return {**result, "kd_source": "stored", "kd_coverage": coverage.line(), "kd_rows_with_topk": coverage.with_topk,
+            "kd_rows_missing_topk": coverage.missing, "kd_top_k": coverage.top_k}
+
+
+def _result(trainer: Any, result: dict) -> dict:
     history, seconds = result["log_history"], result["train_seconds"]
     return {**result, "kd_loss": _last(history, "kd_loss"), "ce_loss": _last(history, "ce_loss"),
             "train_tokens": trainer.kd_tokens, "teacher_forwards": trainer.teacher_forwards,
@@ -173,9 +225,10 @@ def _trainer_class() -> type:
         # compute_loss returns a per-micro-batch mean, so the Trainer divides it by the accumulation steps.
         loss_is_scaled_for_ga = False
 
-        def __init__(self, *args: Any, teacher: Any, kd: KDConfig, context: ContextInsert, **kwargs: Any) -> None:
+        def __init__(self, *args: Any, teacher: Any, kd: KDConfig, context: ContextInsert | None,
+                     **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.teacher = teacher.to(self.accelerator.device)
+            self.teacher = teacher.to(self.accelerator.device) if teacher is not None else None  # None: stored
             self.kd = kd
             self.context = context
             self.topk_cache: dict[tuple[int, ...], tuple[Any, Any]] = {}  # row tokens -> teacher top-k
@@ -207,12 +260,19 @@ def _trainer_class() -> type:
             # Full logits are needed (TRL's fused head gives only the label's logprob), but only at completion
             # positions: logits[:, t] predicts labels[:, t + 1], so the mask is the shifted labels.
             labels = inputs["labels"]
-            forward = {k: v for k, v in inputs.items() if k != "labels"}
+            stored = {k: inputs[k] for k in ("kd_ids", "kd_logprobs", "kd_has") if k in inputs}
+            forward = {k: v for k, v in inputs.items() if k != "labels" and k not in stored}
             outputs = model(**forward, use_cache=False)
             mask = labels[:, 1:] != -100
             student = outputs.logits[:, :-1][mask]  # [N, V]
-            top_ids, top_logprobs = self._teacher_topk(forward, mask, student.size(-1))
-            kd = topk_kd_loss(student, top_ids, top_logprobs, torch.ones_like(top_ids[:, 0], dtype=torch.bool),
+            if stored:  # the top-k of the token at each position, captured when the teacher generated it
+                has = stored["kd_has"][:, 1:][mask]  # completion positions without one (general rows): CE only
+                top_ids, top_logprobs = stored["kd_ids"][:, 1:][mask][has], stored["kd_logprobs"][:, 1:][mask][has]
+                taught = student[has]
+            else:
+                top_ids, top_logprobs = self._teacher_topk(forward, mask, student.size(-1))
+                taught = student
+            kd = topk_kd_loss(taught, top_ids, top_logprobs, torch.ones_like(top_ids[:, 0], dtype=torch.bool),
                               self.kd.temperature, self.kd.beta)
             ce = torch.nn.functional.cross_entropy(student.float(), labels[:, 1:][mask]) if mask.any() \
                 else student.sum() * 0.0
