@@ -40,7 +40,15 @@ class TeacherConfig:
                                       "[{user: ..., assistant: ...}, ...]; students never see them"})
     seed: int = 0
     logprobs: int = field(default=0, metadata={"help": "top-k logprobs stored per token (0 = off; openai max 20)"})
+    adapter: str | None = field(default=None, metadata={
+        "help": "LoRA directory merged into `model` (transformers backend only), e.g. a training run's output_dir: "
+                "the teacher of an iterated-distillation round; part of the teacher id only when set"})
     # openai backend: transport, not part of the teacher id
+    tokenizer: str | None = field(default=None, metadata={
+        "help": "openai backend with logprobs, on a server that serves this model (vllm serve, SGLang): the "
+                "teacher's tokenizer (embedded name or checkpoint dir). Requests then ask for token ids "
+                "(return_tokens_as_token_ids) and the stored logprobs carry ids in this vocabulary, with its size "
+                "and hash, which kd `source: stored` trains on. null = token strings only"})
     base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible endpoint (default: "
                                                                    "$OPENAI_BASE_URL, else api.openai.com)"})
     api_key_env: str | None = field(default="OPENAI_API_KEY", metadata={
@@ -72,6 +80,12 @@ class TeacherConfig:
             raise ValueError("teacher temperature must be in [0, 5] and top_p in (0, 1]")
         if not 0 <= self.logprobs <= 20:
             raise ValueError("teacher logprobs (top-k) must be in [0, 20]")
+        if self.tokenizer is not None and (self.backend != "openai" or not self.logprobs):
+            raise ValueError("teacher tokenizer is for the openai backend with logprobs > 0 (it names the vocabulary "
+                             "of the ids it asks for); the transformers and vllm backends record their own")
+        if self.adapter is not None and self.backend != "transformers":
+            raise ValueError(f"teacher adapter needs backend transformers, got {self.backend!r}: serve the merged "
+                             "model instead, or drop `adapter`")
         if self.concurrency < 1 or self.max_attempts < 1 or self.samples_per_request < 1 or self.timeout_s <= 0:
             raise ValueError("teacher concurrency, max_attempts and samples_per_request must be >= 1 "
                              "and timeout_s > 0")
@@ -89,7 +103,10 @@ class TeacherConfig:
     def sampling(self) -> dict[str, Any]:
         """What decides the output distribution, hence the teacher id."""
         keep = ("temperature", "top_p", "max_tokens", "system_prompt", "few_shot", "seed")
-        return {k: v for k, v in asdict(self).items() if k in keep}
+        out = {k: v for k, v in asdict(self).items() if k in keep}
+        if self.adapter is not None:  # only when set, so the ids of teachers without one never change
+            out["adapter"] = self.adapter
+        return out
 
     @property
     def teacher_id(self) -> str:
