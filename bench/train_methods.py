@@ -9,7 +9,9 @@ before and after the others and its mean is the baseline):
   student (gkd refuses the base model as its own teacher without few-shot turns): the sft run's student,
   merged (same architecture, so it costs what any 135M teacher costs). gkd runs twice: lmbda 0 (every step
   on the snapshot's text) and lmbda 1 (every step on the student's own sampled answers, max_new_tokens 64);
-  the default lmbda 0.5 costs their mean on average. With `--shots`, kd and gkd run again with the demo's
+  the default lmbda 0.5 costs their mean on average. kd `source: stored` trains on top-20 stored with each
+  row (computed here by one forward of the same teacher over the row's tokens, as capture would store them):
+  no teacher runs while it trains. With `--shots`, kd and gkd run again with the demo's
   teacher: the base model shown the quickstart teacher's five few-shot turns (a longer teacher forward).
   The first step (warm-up) is left out; the median of the rest is reported.
 - Capture overhead. The quickstart teacher (five few-shot turns, batch 32, 64 new tokens, greedy so both
@@ -19,6 +21,7 @@ before and after the others and its mean is the baseline):
   as zstd Parquet: with and without the token strings.
 
     .venv/bin/python bench/train_methods.py [--rows 32] [--steps 6] [--requests 32] [--rounds 2] [--threads 1] [--shots]
+                                            [--methods kd,kd_stored,gkd]
 """
 
 from __future__ import annotations
@@ -93,7 +96,33 @@ def merged_student(lora_dir: Path, out: Path) -> str:
     return str(out)
 
 
-def step_times(rows: list[dict], steps: int, work: Path, shots: tuple = ()) -> dict:
+def stored_rows(rows: list[dict], teacher: str, k: int = 20) -> list[dict]:
+    """The rows as kd `source: stored` reads them: the completion's tokens and the teacher's top-k at each."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from generators.local_models import resolve_model, vocab_fingerprint
+    from training.methods.kd_stored import _ids
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(MODEL))
+    model = AutoModelForCausalLM.from_pretrained(teacher, dtype=torch.float32).eval()
+    size, vocab_hash = vocab_fingerprint(tokenizer)
+    out = []
+    for r in rows:
+        prompt = _ids(tokenizer.apply_chat_template([{"role": "user", "content": r["question"]}],
+                                                    add_generation_prompt=True, tokenize=True))
+        completion = tokenizer.encode(worked(r), add_special_tokens=False) + [tokenizer.eos_token_id]
+        with torch.no_grad():
+            logits = model(torch.tensor([prompt + completion])).logits[0, len(prompt) - 1: -1]
+        top = torch.log_softmax(logits.float(), dim=-1).topk(k, dim=-1)
+        out.append({"prompt": r["question"], "completion": worked(r), "kind": "distilled", "token_ids": completion,
+                    "top_ids": top.indices.tolist(), "top_logprobs": top.values.tolist(), "vocab_size": size,
+                    "vocab_hash": vocab_hash})
+    return out
+
+
+def step_times(rows: list[dict], steps: int, work: Path, shots: tuple = (),
+               methods: tuple = ("kd", "kd_stored", "gkd")) -> dict:
     from training.data import to_dataset
     from training.methods.gkd import GKDConfig
     from training.methods.gkd import fit as gkd_fit
@@ -108,9 +137,9 @@ def step_times(rows: list[dict], steps: int, work: Path, shots: tuple = ()) -> d
               "max_steps": steps, "learning_rate": 1e-3, "seed": 0}
     results: dict[str, dict] = {}
 
-    def run(label: str, fit, cfg) -> dict:
+    def run(label: str, fit, cfg, data=None) -> dict:
         began = time.perf_counter()
-        out = fit(dataset, cfg, work / label)
+        out = fit(dataset if data is None else data, cfg, work / label)
         times = runs[-1][1:]  # the first step warms up (allocations, lazy init)
         tokens = out.get("train_tokens") or next(
             (e["num_tokens"] for e in reversed(out["log_history"]) if "num_tokens" in e), None)
@@ -124,13 +153,19 @@ def step_times(rows: list[dict], steps: int, work: Path, shots: tuple = ()) -> d
 
     run("sft", sft_fit, SFTConfig(**shared))
     teacher = merged_student(work / "sft" / "final", work / "teacher")
-    run("kd", kd_fit, KDConfig(**shared, teacher_model=teacher))
-    run("gkd_l0", gkd_fit, GKDConfig(**shared, teacher_model=teacher, lmbda=0.0))
-    run("gkd_l1", gkd_fit, GKDConfig(**shared, teacher_model=teacher, lmbda=1.0, max_new_tokens=64))
+    if "kd" in methods:
+        run("kd", kd_fit, KDConfig(**shared, teacher_model=teacher))
+    if "kd_stored" in methods:
+        run("kd_stored", kd_fit, KDConfig(**shared, source="stored"), to_dataset(stored_rows(rows, teacher)))
+    if "gkd" in methods:
+        run("gkd_l0", gkd_fit, GKDConfig(**shared, teacher_model=teacher, lmbda=0.0))
+        run("gkd_l1", gkd_fit, GKDConfig(**shared, teacher_model=teacher, lmbda=1.0, max_new_tokens=64))
     if shots:  # the demo's teacher: the base model shown the recipe teacher's few-shot turns (context distillation)
-        run("kd_shots", kd_fit, KDConfig(**shared, teacher_few_shot=shots))
-        run("gkd_l0_shots", gkd_fit, GKDConfig(**shared, lmbda=0.0, teacher_few_shot=shots))
-        run("gkd_l1_shots", gkd_fit, GKDConfig(**shared, lmbda=1.0, max_new_tokens=64, teacher_few_shot=shots))
+        if "kd" in methods:
+            run("kd_shots", kd_fit, KDConfig(**shared, teacher_few_shot=shots))
+        if "gkd" in methods:
+            run("gkd_l0_shots", gkd_fit, GKDConfig(**shared, lmbda=0.0, teacher_few_shot=shots))
+            run("gkd_l1_shots", gkd_fit, GKDConfig(**shared, lmbda=1.0, max_new_tokens=64, teacher_few_shot=shots))
     run("sft_again", sft_fit, SFTConfig(**shared))
     return results
 
@@ -207,6 +242,8 @@ def main() -> None:
     parser.add_argument("--skip", choices=["train", "capture"], help="leave one part out")
     parser.add_argument("--shots", action="store_true",
                         help="also kd and gkd with the demo's teacher: the base model shown the quickstart few-shot turns")
+    parser.add_argument("--methods", default="kd,kd_stored,gkd",
+                        help="besides sft (always timed, first and last): any of kd, kd_stored, gkd")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1: on a shared, loaded machine 2 threads spin against each other)")
     args = parser.parse_args()
@@ -222,7 +259,7 @@ def main() -> None:
             from flows.recipe import load_recipe
 
             shots = load_recipe("quickstart").teacher.few_shot if args.shots else ()
-            times = step_times(problems(args.rows), args.steps, work, shots)
+            times = step_times(problems(args.rows), args.steps, work, shots, tuple(args.methods.split(",")))
             base = (times["sft"]["median_step_s"] + times["sft_again"]["median_step_s"]) / 2
             report["train"] = times
             ratios = {label: times[label]["median_step_s"] / base for label in times if not label.startswith("sft")}

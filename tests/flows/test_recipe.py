@@ -54,7 +54,7 @@ def test_max_prompts_must_be_a_positive_count(tmp_path, value):
     assert err.value.line == 4 and "max_prompts must be a positive integer" in err.value.problem
 
 
-@pytest.mark.parametrize("name", ["quickstart", "api-math", "vllm-math", "code", "kd"])
+@pytest.mark.parametrize("name", ["quickstart", "api-math", "vllm-math", "code", "kd", "kd-stored", "gkd", "mixing"])
 def test_every_shipped_recipe_validates(name):
     recipe = load_recipe(name)
     inputs = load_inputs(recipe)

@@ -1,6 +1,10 @@
 """White-box top-k logit distillation (`kd`): L = α·T²·KD(teacher top-k + tail ‖ student) + (1 − α)·CE.
 
-Alignment. The KD target must be the teacher's distribution over exactly the tokens the student trains
+Two sources for the teacher's top-k (`source`): `forward` (default, this module) runs a local teacher over
+each training row; `stored` (kd_stored.py) reads the top-k captured when the teacher generated the row, for
+teachers that cannot run at training time (an API, a vLLM server). Both feed the same loss and trainer.
+
+Alignment (forward). The KD target must be the teacher's distribution over exactly the tokens the student trains
 on, but curation rewrites the teacher's raw text into the training target, so logprobs recorded during
 generation (`generation_logprobs`: token strings over the raw text) do not line up with it. Here the
 local teacher (transformers, `resolve_model(teacher_model)`) is run forward over the very batch the
