@@ -31,7 +31,7 @@ Warehouse_ = Annotated[str | None, typer.Option("--warehouse", "-w", envvar="DIS
 Format_ = Annotated[str, typer.Option("--format", help="table | vertical | markdown | csv | json")]
 RUN_COLUMNS = ["run_id", "flow", "recipe", "status", "started_at", "finished_at", "duration_s"]
 TEACHER_COLUMNS = ["teacher_id", "backend", "model", "params", "generations", "verified_rate", "prompt_tokens",
-                   "completion_tokens", "cost_usd"]
+                   "completion_tokens", "cost_usd", "with_topk_ids"]
 
 
 @runs_app.command("list")
@@ -78,7 +78,8 @@ def show(run_id: Annotated[str, typer.Argument(help="a run id, or a unique prefi
 
 def teachers(fmt: Format_ = "table", warehouse: Warehouse_ = None) -> None:
     """Every teacher config in the warehouse: backend, model, sampling params, generations, verified rate
-    (among verified generations), tokens and cost."""
+    (among verified generations), tokens, cost, and the generations with stored top-k token ids (what kd
+    `source: stored` trains on)."""
     from flows.summary import check_format, print_rows
     from warehouse.db import Warehouse
     from warehouse.runs import teacher_stats

@@ -63,9 +63,11 @@ _TEACHERS = """
     SELECT t.teacher_id, t.backend, t.model, t.params, count(g.generation_id) AS generations,
            round(avg(v.passed::INT), 3) AS verified_rate,
            sum(g.prompt_tokens) AS prompt_tokens, sum(g.completion_tokens) AS completion_tokens,
-           round(sum(g.cost_usd), 6) AS cost_usd
+           round(sum(g.cost_usd), 6) AS cost_usd,
+           count(l.token_ids) AS with_topk_ids     -- generations kd `source: stored` can train on
     FROM teachers t
     LEFT JOIN generations g USING (teacher_id)
+    LEFT JOIN generation_logprobs l USING (generation_id)
     LEFT JOIN (SELECT generation_id, bool_and(passed) AS passed FROM verifications GROUP BY ALL) v USING (generation_id)
     GROUP BY ALL ORDER BY generations DESC, t.teacher_id"""
 
@@ -102,7 +104,7 @@ def run_detail(wh: Warehouse, prefix: str) -> dict:
 
 def teacher_stats(wh: Warehouse) -> list[dict]:
     """Every teacher config: backend, model, sampling params, generations, verified rate (of those verified),
-    tokens and cost."""
+    tokens, cost, and how many generations stored top-k token ids."""
     return wh.query(_TEACHERS, read_only=True)
 
 

@@ -82,6 +82,9 @@ def test_teachers_report_generations_verified_rate_tokens_and_cost(wh):
                             "created_at": now()}])
     wh.insert("generations", [_generation(f"g{i}", "r1", completion_tokens=10 * i, cost=0.25) for i in range(1, 5)])
     wh.insert("verifications", [_verdict("g1", True), _verdict("g2", True), _verdict("g3", False)])  # g4: unverified
+    lists = {"tokens": ["a"], "logprobs": [-0.1], "top_tokens": [["a"]], "top_logprobs": [[-0.1]]}
+    wh.insert("generation_logprobs", [{"generation_id": "g1", "top_k": 1, **lists, "token_ids": [5], "top_ids": [[5]]},
+                                      {"generation_id": "g2", "top_k": 1, **lists}])  # g2: token strings only
     result = runner.invoke(app, ["teachers", "-w", wh.path, "--format", "json"])
     assert result.exit_code == 0, result.output
     by_id = {r["teacher_id"]: r for r in json.loads(result.output)}
@@ -89,6 +92,7 @@ def test_teachers_report_generations_verified_rate_tokens_and_cost(wh):
     assert (t1["backend"], t1["model"], json.loads(t1["params"])) == ("openai", "deepseek", {"temperature": 0.6})
     assert t1["generations"] == 4 and t1["verified_rate"] == round(2 / 3, 3)
     assert (t1["prompt_tokens"], t1["completion_tokens"], t1["cost_usd"]) == (400, 100, 1.0)
+    assert t1["with_topk_ids"] == 1, "only g1 stored ids (kd source stored needs them)"
     assert by_id["t2"]["generations"] == 0, "a teacher with no generations is listed too"
 
 
