@@ -17,6 +17,7 @@ from prefect import flow, get_run_logger
 from flows.curate import curate
 from flows.evaluate import evaluate
 from flows.generate import generate, recover_journal, register_inputs
+from flows.iterate import first_round, later_rounds, round_spec
 from flows.recipe import Inputs, Recipe, check_credentials, load_inputs, load_recipe, student_configs
 from flows.report import report_task
 from flows.runs import tracked_run
@@ -57,13 +58,19 @@ def factory(recipe: str = "quickstart", warehouse: str | None = None) -> dict:
     with tracked_run(wh, "factory", cfg.name, _recipe_json(cfg)) as run_id:
         summary = {"run_id": run_id, "recipe": cfg.name, **teacher_stages(wh, cfg, inputs, run_id)}
         summary["curate"] = curate(wh, run_id, cfg.curate)
-        snap = snapshot(wh, cfg.snapshot, run_id, cfg.name)
+        spec, name = round_spec(cfg, 1, [])  # the recipe's own unless it iterates (then its teachers are named)
+        snap = snapshot(wh, spec, run_id, name)
         summary["snapshot"] = snap
         # One student per method (`train:` and `students:`), all on the same snapshot, evaluated side by side.
         summary["trained"] = [train(wh, snap["name"], settings, run_id) for settings in student_configs(cfg)]
         summary["train"] = summary["trained"][0]
+        students = summary["trained"]
+        if cfg.iterate.rounds > 1:  # iterated distillation (flows/iterate.py): each round's student teaches the next
+            later = later_rounds(wh, cfg, inputs, run_id, summary["train"])
+            summary["rounds"] = [first_round(wh, cfg, summary), *later]
+            students = [*students, *(r["train"] for r in later)]
         summary["eval"] = evaluate(wh, cfg.eval, cfg.train.base_model,
-                                   [t["training_run_id"] for t in summary["trained"]], cfg.teacher, run_id, cfg.verify)
+                                   [t["training_run_id"] for t in students], cfg.teacher, run_id, cfg.verify)
         report_task(wh, run_id, chart_path=_chart_path(wh))  # last, so its evaluation panel shows this run's
     summary["totals"] = totals(wh, cfg)
     return summary

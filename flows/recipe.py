@@ -39,6 +39,32 @@ RECIPES_DIR = PROJECT_ROOT / "recipes"
 
 
 @dataclass(frozen=True)
+class IterateConfig:
+    """The recipe's `iterate:` section: iterated distillation, each round's student the next round's teacher
+    (what a round r >= 2 does: flows/iterate.py)."""
+
+    rounds: int = field(default=1, metadata={
+        "help": "distillation rounds; 1 = the recipe as written (nothing changes, ids included); each round r >= 2 "
+                "samples the same prompts from the base model + round r-1's `train:` student, verifies and curates "
+                "them, snapshots the union of every round's kept rows and trains a fresh `train:` student on it"})
+    n: int | None = field(default=None, metadata={
+        "help": "samples per prompt from round 2's teacher on (null = the recipe teacher's `n`)"})
+    temperature: float | None = field(default=None, metadata={
+        "help": "sampling temperature from round 2 on (null = the recipe teacher's)"})
+    few_shot: bool = field(default=True, metadata={
+        "help": "show the round teachers the recipe teacher's `few_shot` turns (false: the student answers bare, as "
+                "it was trained)"})
+
+    def __post_init__(self) -> None:
+        if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or not 1 <= self.rounds <= 20:
+            raise ValueError(f"rounds must be an integer from 1 to 20, got {self.rounds!r}")
+        if self.n is not None and (isinstance(self.n, bool) or self.n < 1):
+            raise ValueError(f"n must be a positive integer or null, got {self.n!r}")
+        if self.temperature is not None and not 0 <= self.temperature <= 5:
+            raise ValueError(f"temperature must be in [0, 5] or null, got {self.temperature!r}")
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str
     source: str
@@ -55,6 +81,7 @@ class Recipe:
     train: TrainConfig = SFTConfig()
     students: tuple[TrainConfig, ...] = ()  # more students trained on the same snapshot (`students:`)
     eval: EvalConfig = EvalConfig()
+    iterate: IterateConfig = IterateConfig()
     verify: dict[str, dict[str, Any]] = field(default_factory=dict)  # domain -> its verifier's options
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -90,7 +117,7 @@ class Inputs:
 
 
 SECTIONS = {"teacher": TeacherConfig, "budget": BudgetConfig, "curate": CurationConfig, "snapshot": SnapshotSpec,
-            "train": TrainConfig, "eval": EvalConfig}
+            "train": TrainConfig, "eval": EvalConfig, "iterate": IterateConfig}
 TOP_KEYS = {"name", "seeds", "templates", "max_prompts", "teachers", "prices", "synthesis", "verify", "students",
             *SECTIONS}
 NO_KEYS_FIX = ("export the key in an environment variable and set `api_key_env: NAME`, or store it in a "

@@ -51,7 +51,7 @@ def load_causal_lm(model: str, adapter: str | None = None):
 class TransformersTeacher(Teacher):
     def __init__(self, config: TeacherConfig, adapter: str | None = None):
         super().__init__(config)
-        self.model, self.tokenizer = load_causal_lm(config.model, adapter)
+        self.model, self.tokenizer = load_causal_lm(config.model, adapter or config.adapter)
         self._vocab = vocab_fingerprint(self.tokenizer)  # recorded with captured logprobs (KD checks it)
         self._prefix_text, self._prefix_cache = self._shared_prefix()
 
