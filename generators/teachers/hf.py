@@ -65,7 +65,8 @@ class TransformersTeacher(Teacher):
         text = self.tokenizer.apply_chat_template(before_prompt, tokenize=False)
         ids = self.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self.model.device)
         with torch.no_grad():
-            cache = self.model(input_ids=ids, use_cache=True).past_key_values
+            out = self.model(input_ids=ids, use_cache=True)
+        cache = out["cache"] if "cache" in out else out.past_key_values  # 5.x renamed it (a warning on the old name)
         return text, cache
 
     def generate(self, requests: list[Request], budget: Budget | None = None) -> Iterator[list[Completion]]:
