@@ -494,7 +494,12 @@ class _Vocabulary:
 
         from generators.local_models import resolve_model, vocab_fingerprint
 
-        self.tokenizer = AutoTokenizer.from_pretrained(resolve_model(name))
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(resolve_model(name))
+        except (OSError, ValueError) as exc:  # before any request: nothing is spent
+            raise ValueError(f"teacher tokenizer {name!r} cannot be loaded ({str(exc).splitlines()[0]}); name the "
+                             "embedded model, a local checkpoint directory, or a hub id already in the local "
+                             "cache") from None
         self.size, self.hash = vocab_fingerprint(self.tokenizer)
 
     def _id(self, token: str) -> int | None:

@@ -166,6 +166,13 @@ def test_a_server_that_ignores_the_ids_request_leaves_strings_and_no_ids(tiny_mo
     assert "token_ids" not in c.logprobs and "".join(c.logprobs["tokens"]) == c.text
 
 
+def test_a_tokenizer_that_cannot_be_loaded_is_refused_before_any_request(tmp_path):
+    with LoopbackServer() as srv:
+        with pytest.raises(ValueError, match="teacher tokenizer .* cannot be loaded"):
+            _teacher(srv.url, logprobs=3, tokenizer=str(tmp_path / "nowhere"))
+        assert srv.stats()["total"] == 0
+
+
 def test_a_tokenizer_needs_the_openai_backend_with_logprobs():
     with pytest.raises(ValueError, match="openai backend with logprobs"):
         TeacherConfig(backend="openai", tokenizer="smollm2-135m-instruct")
