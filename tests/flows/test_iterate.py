@@ -209,8 +209,11 @@ def test_round_teachers_follow_the_recipe_teacher_unless_iterate_overrides(tmp_p
         (recipe.train.base_model, "/x/runs/abc/final", 4, (), 0.9)
     assert (t.top_p, t.max_tokens, t.seed, t.system_prompt) == \
         (recipe.teacher.top_p, recipe.teacher.max_tokens, recipe.teacher.seed, recipe.teacher.system_prompt)
-    default = round_teacher(load_recipe("iterate"), student)
+    path.write_text((ROOT / "recipes/quickstart.yaml").read_text() + "iterate: {rounds: 2}\n")
+    default = round_teacher(load_recipe(str(path)), student)
     assert default.few_shot == recipe.teacher.few_shot and default.n == recipe.teacher.n
+    assert default.temperature == recipe.teacher.temperature
+    assert round_teacher(load_recipe("iterate"), student).few_shot == ()
 
 
 @pytest.mark.parametrize("body,message", [
