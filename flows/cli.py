@@ -77,7 +77,7 @@ def run(recipe_arg: Annotated[str | None, typer.Argument(
     with _recipe_lease(recipe, warehouse):
         summary = factory(recipe=recipe, warehouse=warehouse)
     print_summary(console, summary)
-    _exit_if_requests_failed(summary["generate"])
+    _exit_if_requests_failed(summary["generate"], *(r["generate"] for r in (summary.get("rounds") or [])[1:]))
 
 
 @app.command()
@@ -249,13 +249,15 @@ def _recipe_lease(recipe: str, warehouse: str | None):
     return lease(Warehouse(warehouse), load_recipe(recipe).name)
 
 
-def _exit_if_requests_failed(generate: dict) -> None:
-    """Completed, but some requests failed their last attempt: say so and exit EXIT_REQUESTS_FAILED."""
+def _exit_if_requests_failed(*generated: dict) -> None:
+    """Completed, but some requests failed their last attempt (in any round): say so and exit
+    EXIT_REQUESTS_FAILED."""
     from flows.generate import failure_warning
 
-    if generate.get("failed"):
-        Console(stderr=True).print(f"[bold yellow]warning:[/] {failure_warning(generate)}", highlight=False,
-                                   soft_wrap=True)
+    failed = [g for g in generated if g.get("failed")]
+    for g in failed:
+        Console(stderr=True).print(f"[bold yellow]warning:[/] {failure_warning(g)}", highlight=False, soft_wrap=True)
+    if failed:
         raise typer.Exit(EXIT_REQUESTS_FAILED)
 
 

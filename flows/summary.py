@@ -40,11 +40,50 @@ def print_summary(console: Console, s: dict) -> None:
         rows.insert(4, ("teacher spend this run", f"${spent['cost_usd']:.4f}"))
     if spent.get("stopped"):
         rows.insert(4, ("generation stopped", spent["stopped"]))
+    if s.get("rounds"):  # iterated distillation: the figures above are round 1's, except what curation kept
+        rows = [(f"{k} (all rounds)" if k.startswith("kept after") else k, v) for k, v in rows]
+        rows += round_rows(s["rounds"][1:])
     for name, value in rows:
         table.add_row(name, value)
-    for shown in (table, eval_table(s["eval"]), topic_table(s["eval"])):
+    evaluated = by_round(s["eval"], s.get("rounds") or [])
+    for shown in (table, eval_table(evaluated), topic_table(evaluated)):
         if shown is not None:
             print_wide(console, shown)
+
+
+def round_rows(rounds: list[dict]) -> list[tuple[str, str]]:
+    """The summary's lines for rounds 2..R of iterated distillation: teacher, data, snapshot, student."""
+    rows = []
+    for r in rounds:
+        f, snap, n = r["figures"], r["snapshot"], r["round"]
+        rate = f["verified_rate"]
+        rows += [
+            (f"round {n} teacher", f"{r['teacher_id']} (base + student of run {r['teacher_run_id'][:8]})"),
+            (f"round {n} generations (new) / verified / kept",
+             f"{f['generations']} ({r['generate'].get('stored', 0)}) / "
+             f"{'-' if rate is None else f'{100 * rate:.1f}%'} / {f['kept']}"),
+            (f"round {n} snapshot (distilled / general)", f"{snap['name']} ({snap['n_distilled']} / {snap['n_general']})"),
+            (f"round {n} train: steps / loss / time / tokens/s", _train_figures(r["train"])),
+        ]
+    return rows
+
+
+def by_round(rows: list[dict], rounds: list[dict]) -> list[dict]:
+    """Evaluation rows with the students of iterated rounds named by round (`student:sft (round 2)`) instead of
+    by a run id prefix; round 1's keep their method names."""
+    if not rounds:
+        return rows
+    number = {r["train"]["training_run_id"]: r["round"] for r in rounds}
+
+    def named(row: dict) -> dict:
+        run, role = row.get("training_run_id"), row["role"]
+        if not run or not role.startswith("student"):
+            return row
+        method = role.split(":")[1] if ":" in role else "sft"
+        later = number.get(run, 1) > 1
+        return {**row, "role": f"student:{method}" + (f" (round {number[run]})" if later else "")}
+
+    return [named(r) for r in rows]
 
 
 def topic_table(rows: list[dict]) -> Table | None:

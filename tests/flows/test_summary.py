@@ -40,3 +40,32 @@ def test_summary_shows_each_student_with_its_interval_p_values_and_forgetting_de
     assert max(len(line) for line in text.splitlines()) > 80, "wider than the 80 columns a pipe reports"
     base = next(line for line in text.splitlines() if "│ base" in line)
     assert "8.5% [5.4-13.2]" in base and "2.500" in base and "(+" not in base
+
+
+def test_iterated_rounds_get_their_own_lines_and_students_are_named_by_round():
+    trained = {"config": {"method": "sft"}, "steps": 16, "train_loss": 0.6, "training_run_id": "r1sft0000"}
+    later = {"round": 2, "teacher_id": "t2", "teacher_run_id": "r1sft0000", "generate": {"stored": 480},
+             "figures": {"generations": 480, "verified_rate": 0.146, "kept": 33},
+             "snapshot": {"name": "quickstart-round2-abc", "n_distilled": 58, "n_general": 14},
+             "train": {"config": {"method": "sft"}, "steps": 32, "train_loss": 0.4, "train_seconds": 150.0,
+                       "tokens_per_second": 90.0, "training_run_id": "r2sft0000"}}
+    summary = {
+        "run_id": "r", "recipe": "quickstart", "generate": {"stored": 0},
+        "totals": {"train_prompts": 280, "eval_prompts": 200, "prompts_sent": 240, "generations": 960,
+                   "failed_requests": 0, "verified_rate": 0.069, "curated": 58},
+        "snapshot": {"name": "quickstart-b0f03c9e", "n_distilled": 25, "n_general": 6},
+        "trained": [trained], "rounds": [{"round": 1, "train": trained}, later],
+        "eval": [_row("base", 16), {**_row("student:sft:r1sft000", 29), "training_run_id": "r1sft0000"},
+                 {**_row("student:kd", 20), "training_run_id": "r1kd00000"},
+                 {**_row("student:sft:r2sft000", 37, p_vs_base=0.001), "training_run_id": "r2sft0000"},
+                 _row("teacher", 24)],
+    }
+    out = io.StringIO()
+    print_summary(Console(file=out, width=80), summary)
+    text = out.getvalue()
+    assert "kept after curation + dedup (all rounds)" in text
+    assert "round 2 teacher" in text and "t2 (base + student of run r1sft000)" in text
+    assert "480 (480) / 14.6% / 33" in text and "quickstart-round2-abc (58 / 14)" in text
+    assert "32 / 0.4000 / 150 s / 90" in text
+    roles = [line.split("│")[1].strip() for line in text.splitlines() if "/200" in line]
+    assert roles == ["base", "student:sft", "student:kd", "student:sft (round 2)", "teacher"], roles
