@@ -163,3 +163,11 @@ def test_recipe_paths_resolve_against_its_project_folder_not_the_current_directo
         recipe.parent / "out")
     recipe.write_text(recipe.read_text().replace("data/g.jsonl", "org/some-hub-dataset"))
     assert load_recipe(str(recipe)).snapshot.general == "org/some-hub-dataset", "a hub id is left alone"
+
+
+def test_kd_stored_snapshots_only_its_own_teachers_rows():
+    """recipes/kd-stored.yaml names its teacher's id in `snapshot.teachers` (rows of other teachers in a shared
+    warehouse have no stored top-k): the id must be the one its teacher section makes."""
+    recipe = load_recipe("kd-stored")
+    assert recipe.snapshot.teachers == [recipe.teacher.teacher_id]
+    assert recipe.train.source == "stored" and recipe.teacher.logprobs == 20
