@@ -143,7 +143,7 @@ def print_rows(console: Console, rows: list[dict], fmt: str = "table", columns: 
         console.print_json(data=[{c: r.get(c) for c in columns} for r in rows], default=str)
     elif fmt == "csv":
         buf = io.StringIO()
-        writer = csv.writer(buf)
+        writer = csv.writer(buf, lineterminator="\n")  # a Unix pipe: no \r to strip from the last field
         writer.writerow(columns)
         writer.writerows([_csv_cell(r.get(c)) for c in columns] for r in rows)
         print(buf.getvalue(), end="")

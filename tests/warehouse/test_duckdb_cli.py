@@ -49,7 +49,8 @@ def readme_statements() -> list[str]:
 
 def demo_warehouse(path: Path):
     """What `make demo` leaves, in miniature: one run, seeds to evaluations with metrics, a verified, a
-    rejected (decontaminated) and a code-verified generation, a failed request."""
+    rejected (decontaminated) and a code-verified generation, a failed request, and one generation of an
+    iterated round's teacher (an adapter of the trained student)."""
     from warehouse.db import Warehouse
 
     wh = Warehouse(path, lock_timeout_s=5)
@@ -67,11 +68,14 @@ def demo_warehouse(path: Path):
                      "split": "train", "text": f"q{i}", "reference": "5", "run_id": "r1", "created_at": T}
                     for i in range(3)],
         "teachers": [{"teacher_id": "t1", "backend": "openai", "model": "teacher-model",
-                      "params": {"temperature": 0.7}, "created_at": T}],
-        "generations": [{"generation_id": f"g{i}", "prompt_id": f"p{i}", "teacher_id": "t1", "sample_index": 0,
-                         "raw": "\\boxed{5}", "answer": "5", "finish_reason": "stop", "prompt_tokens": 10,
-                         "completion_tokens": 20 + i, "latency_s": 0.5, "cost_usd": 0.001, "run_id": "r1",
-                         "created_at": T} for i in range(3)],
+                      "params": {"temperature": 0.7}, "created_at": T},
+                     # an iterated round's teacher: the base + run tr1's student adapter
+                     {"teacher_id": "t2", "backend": "transformers", "model": "student",
+                      "params": {"temperature": 0.7, "adapter": "runs/tr1"}, "created_at": T}],
+        "generations": [{"generation_id": f"g{i}", "prompt_id": f"p{i % 3}", "teacher_id": "t1" if i < 3 else "t2",
+                         "sample_index": i // 3, "raw": "\\boxed{5}", "answer": "5", "finish_reason": "stop",
+                         "prompt_tokens": 10, "completion_tokens": 20 + i, "latency_s": 0.5, "cost_usd": 0.001,
+                         "run_id": "r1", "created_at": T} for i in range(4)],
         "verifications": [{"verification_id": f"v{i}", "generation_id": f"g{i}", "verifier": verifier,
                            "version": "1", "passed": passed, "reason": reason, "details": details,
                            "run_id": "r1", "created_at": T}
