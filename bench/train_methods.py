@@ -73,9 +73,8 @@ def timed_fits() -> list[list[float]]:
 
     original = sft.train_and_save
 
-    def train_and_save(trainer, output_dir, examples):
-        trainer.add_callback(StepTimer())
-        return original(trainer, output_dir, examples)
+    def train_and_save(trainer, output_dir, examples, callbacks=()):
+        return original(trainer, output_dir, examples, (*callbacks, StepTimer()))
 
     for module in (sft, kd, gkd):
         module.train_and_save = train_and_save
