@@ -54,7 +54,8 @@ def test_max_prompts_must_be_a_positive_count(tmp_path, value):
     assert err.value.line == 4 and "max_prompts must be a positive integer" in err.value.problem
 
 
-@pytest.mark.parametrize("name", ["quickstart", "api-math", "vllm-math", "code", "kd", "kd-stored", "gkd", "mixing"])
+@pytest.mark.parametrize("name", ["quickstart", "api-math", "vllm-math", "code", "kd", "kd-stored", "gkd", "mixing",
+                                  "compare-methods"])
 def test_every_shipped_recipe_validates(name):
     recipe = load_recipe(name)
     inputs = load_inputs(recipe)
@@ -171,3 +172,11 @@ def test_kd_stored_snapshots_only_its_own_teachers_rows():
     recipe = load_recipe("kd-stored")
     assert recipe.snapshot.teachers == [recipe.teacher.teacher_id]
     assert recipe.train.source == "stored" and recipe.teacher.logprobs == 20
+
+
+def test_compare_methods_trains_sft_kd_and_gkd_on_one_snapshot():
+    from flows.recipe import student_configs
+
+    recipe = load_recipe("compare-methods")
+    assert [s.method for s in student_configs(recipe)] == ["sft", "kd", "gkd"]
+    assert recipe.snapshot == load_recipe("quickstart").snapshot and recipe.name == "quickstart"
