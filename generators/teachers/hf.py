@@ -42,9 +42,14 @@ def load_causal_lm(model: str, adapter: str | None = None):
     device = "cuda" if torch.cuda.is_available() else "cpu"
     lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     if adapter:
+        import warnings
+
         from peft import PeftModel
 
-        lm = PeftModel.from_pretrained(lm, adapter).merge_and_unload()
+        with warnings.catch_warnings():  # peft reads a property transformers 5.x deprecates; nothing to fix here
+            warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated",
+                                    category=FutureWarning)
+            lm = PeftModel.from_pretrained(lm, adapter).merge_and_unload()
     return lm.to(device).eval(), tokenizer
 
 
