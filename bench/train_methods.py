@@ -101,15 +101,14 @@ def stored_rows(rows: list[dict], teacher: str, k: int = 20) -> list[dict]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from generators.local_models import resolve_model, vocab_fingerprint
-    from training.methods.kd_stored import _ids
+    from training.methods.kd_stored import chat_ids
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model(MODEL))
     model = AutoModelForCausalLM.from_pretrained(teacher, dtype=torch.float32).eval()
     size, vocab_hash = vocab_fingerprint(tokenizer)
     out = []
     for r in rows:
-        prompt = _ids(tokenizer.apply_chat_template([{"role": "user", "content": r["question"]}],
-                                                    add_generation_prompt=True, tokenize=True))
+        prompt = chat_ids(tokenizer, [{"role": "user", "content": r["question"]}], add_generation_prompt=True)
         completion = tokenizer.encode(worked(r), add_special_tokens=False) + [tokenizer.eos_token_id]
         with torch.no_grad():
             logits = model(torch.tensor([prompt + completion])).logits[0, len(prompt) - 1: -1]

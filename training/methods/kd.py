@@ -175,8 +175,7 @@ class ContextInsert:
                  for role, text in (("user", user), ("assistant", assistant))]
 
         def render(messages: list[dict]) -> list[int]:
-            out = tokenizer.apply_chat_template(messages, tokenize=True)
-            return list(out["input_ids"] if hasattr(out, "keys") else out)
+            return kd_stored.chat_ids(tokenizer, messages)
 
         # Two one-turn chats that differ from their first content token on: their common prefix is the
         # system block and the user header, where the template starts every first turn.

@@ -85,14 +85,16 @@ def check_stored(rows: list[dict], student: str, student_tokenizer: Any, top_k: 
     return coverage
 
 
-def _ids(out: Any) -> list[int]:
+def chat_ids(tokenizer: Any, messages: list[dict], **kwargs: Any) -> list[int]:
+    """The chat template's token ids for `messages` (a list whether the tokenizer returns one or an encoding)."""
+    out = tokenizer.apply_chat_template(messages, tokenize=True, **kwargs)
     return list(out["input_ids"] if hasattr(out, "keys") else out)
 
 
 def tokenize_row(row: dict, tokenizer: Any, top_k: int, max_length: int) -> dict:
     """One snapshot row -> input_ids, labels (-100 on the prompt) and, per position, the teacher's top-k of the
     token there (empty lists where there is none)."""
-    prompt = _ids(tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True))
+    prompt = chat_ids(tokenizer, row["prompt"], add_generation_prompt=True)
     top_ids: list[list[int]] = []
     top_logprobs: list[list[float]] = []
     if _usable(row):
@@ -104,7 +106,7 @@ def tokenize_row(row: dict, tokenizer: Any, top_k: int, max_length: int) -> dict
         if completion[-1] != tokenizer.eos_token_id:
             completion.append(tokenizer.eos_token_id)
     else:
-        whole = _ids(tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=True))
+        whole = chat_ids(tokenizer, row["prompt"] + row["completion"])
         if whole[: len(prompt)] != prompt:
             raise ValueError("kd source stored: the chat template renders the prompt differently inside the "
                              "conversation; use source: forward or method sft with this tokenizer")
