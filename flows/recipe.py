@@ -168,7 +168,8 @@ def load_recipe(name_or_path: str) -> Recipe:
     sections["train"] = dataclasses.replace(sections["train"], output_root=str(base / sections["train"].output_root))
     routes = _routes(path, raw, sections["teacher"])
     sections["train"] = with_teacher_context(sections["train"], sections["teacher"])
-    students = tuple(with_teacher_context(cfg, sections["teacher"]) for cfg in _students(path, raw))
+    students = tuple(with_teacher_context(dataclasses.replace(cfg, output_root=str(base / cfg.output_root)),
+                                          sections["teacher"]) for cfg in _students(path, raw))
     try:
         prices = parse_prices(raw.get("prices"))
     except ValueError as exc:

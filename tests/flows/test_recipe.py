@@ -180,3 +180,11 @@ def test_compare_methods_trains_sft_kd_and_gkd_on_one_snapshot():
     recipe = load_recipe("compare-methods")
     assert [s.method for s in student_configs(recipe)] == ["sft", "kd", "gkd"]
     assert recipe.snapshot == load_recipe("quickstart").snapshot and recipe.name == "quickstart"
+
+
+def test_students_write_where_the_train_section_does():
+    """`students:` resolve `output_root` from the recipe's project like `train:` (a relative `runs` made the
+    quickstart's kd run record `runs/<id>/final`, which only resolved from the project folder)."""
+    recipe = load_recipe("quickstart")
+    assert Path(recipe.train.output_root).is_absolute()
+    assert [s.output_root for s in recipe.students] == [recipe.train.output_root]
