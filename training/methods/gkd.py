@@ -171,6 +171,11 @@ def without_context(logits: Any, at: list[int], length: int) -> Any:
 def _trainer_class() -> type:
     """TRL's GKDTrainer counting the tokens it trains on and the batches it sampled; built on first use
     so importing this module stays light."""
+    import os
+
+    # Chosen knowingly (TRL keeps GKD under trl.experimental; tests/training/test_gkd.py runs it): its warning
+    # on every run tells a user nothing they can act on.
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     from trl.experimental.gkd import GKDTrainer
 
     class CountingGKDTrainer(GKDTrainer):
