@@ -155,9 +155,13 @@ class TestOfflineEngine:
                                "vocab_size", "vocab_hash"}
             assert len(lp["tokens"]) == len(lp["logprobs"]) == len(lp["top_tokens"]) == c.completion_tokens
             assert (lp["vocab_size"], lp["vocab_hash"]) == vocab_fingerprint(teacher.tokenizer)
-            for chosen, top, top_lp, ids in zip(lp["logprobs"], lp["top_tokens"], lp["top_logprobs"], lp["top_ids"]):
-                assert len(top) == len(top_lp) == len(ids) == TOP_K
-                assert [teacher.tokenizer.decode([i]) for i in ids] == top
+            assert len(lp["token_ids"]) == c.completion_tokens
+            for sampled, chosen, top, top_lp, ids in zip(lp["token_ids"], lp["logprobs"], lp["top_tokens"],
+                                                         lp["top_logprobs"], lp["top_ids"]):
+                assert len(top) == len(top_lp) == len(ids) == len(set(ids)) == TOP_K
+                assert all(0 <= i < lp["vocab_size"] for i in ids)
+                if chosen > top_lp[-1] + 1e-4:  # the sampled token ranks inside the top-k: its id is listed
+                    assert sampled in ids
                 assert top_lp == sorted(top_lp, reverse=True) and all(v <= 0 for v in top_lp)
                 assert chosen <= top_lp[0] + 1e-4  # nothing beats the top-1 token
             joined = "".join(lp["tokens"])
