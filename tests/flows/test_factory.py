@@ -31,6 +31,11 @@ SCRIPT = {  # sample 0 is right, sample 1 wrong; a4's teacher never gets it righ
 def project(tmp_path, tiny_model, monkeypatch):
     monkeypatch.setitem(BACKENDS, "scripted", lambda cfg: ScriptedTeacher(cfg, SCRIPT))
     ScriptedTeacher.history = []
+    return write_project(tmp_path, tiny_model), tmp_path / "w.duckdb"
+
+
+def write_project(tmp_path, tiny_model):
+    """Seeds, general data, a template and a recipe (the scripted teacher, the tiny model) under `tmp_path`."""
     (tmp_path / "seeds.jsonl").write_text("\n".join(json.dumps(s) for s in SEEDS))
     (tmp_path / "general.jsonl").write_text("\n".join(
         json.dumps({"id": f"g{i}", "prompt": f"Say {i}.", "response": f"{i}."}) for i in range(5)))
@@ -46,7 +51,7 @@ snapshot: {{general: {tmp_path / 'general.jsonl'}, general_ratio: "2:3"}}
 train: {{base_model: {tiny_model}, max_steps: 2, batch_size: 2, lora_r: 4, output_root: {tmp_path / 'runs'}}}
 eval: {{max_tokens: 4}}
 """)
-    return recipe, tmp_path / "w.duckdb"
+    return recipe
 
 
 LINEAGE = """

@@ -6,7 +6,6 @@ with round 1's LoRA adapter merged (from its `adapter` field); only its answers 
 what curation must keep.
 """
 
-import json
 
 import pytest
 
@@ -16,7 +15,7 @@ from generators.teachers import BACKENDS, TeacherConfig
 from generators.teachers.hf import TransformersTeacher
 from tests.conftest import ROOT
 from tests.fakes import ScriptedTeacher
-from tests.flows.test_factory import SCRIPT, SEEDS
+from tests.flows.test_factory import SCRIPT, write_project
 
 ROUND2 = {  # the student-teacher's answers: a new correct one for a1, round 1's own row for a2, a4 solved twice
     "What is 2 + 3?": ["Adding 3 to 2 gives 5.\nThe answer is \\boxed{5}.", "The answer is \\boxed{7}."],
@@ -53,21 +52,7 @@ def project(tmp_path, tiny_model, monkeypatch):
     monkeypatch.setitem(BACKENDS, "scripted", lambda cfg: ScriptedTeacher(cfg, SCRIPT))
     monkeypatch.setitem(BACKENDS, "transformers", lambda cfg: StudentTeacher(cfg) if cfg.adapter else real(cfg))
     ScriptedTeacher.history, StudentTeacher.built, StudentTeacher.crash_after = [], [], None
-    (tmp_path / "seeds.jsonl").write_text("\n".join(json.dumps(s) for s in SEEDS))
-    (tmp_path / "general.jsonl").write_text("\n".join(
-        json.dumps({"id": f"g{i}", "prompt": f"Say {i}.", "response": f"{i}."}) for i in range(5)))
-    (tmp_path / "math.j2").write_text("{{ question }}")
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(f"""
-name: e2e
-seeds: [{tmp_path / 'seeds.jsonl'}]
-templates: {{math: {tmp_path / 'math.j2'}}}
-teacher: {{backend: scripted, model: {tiny_model}, n: 2, batch_size: 3}}
-curate: {{max_per_prompt: 2}}
-snapshot: {{general: {tmp_path / 'general.jsonl'}, general_ratio: "2:3"}}
-train: {{base_model: {tiny_model}, max_steps: 2, batch_size: 2, lora_r: 4, output_root: {tmp_path / 'runs'}}}
-eval: {{max_tokens: 4}}
-""")
+    recipe = write_project(tmp_path, tiny_model)
     iterated = tmp_path / "iterate.yaml"
     iterated.write_text(recipe.read_text() + "iterate: {rounds: 2}\n")
     return recipe, iterated, tmp_path / "w.duckdb"
